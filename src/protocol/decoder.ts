@@ -1,0 +1,342 @@
+/**
+ * The incremental MSNP decoder for one direction of one connection: bytes in, events out.
+ *
+ * It does no I/O and never throws on wire bytes. Every byte pushed ends up in exactly one event's
+ * `raw` (commands, or `malformed` events for lines it cannot read), in stream order, so a proxy
+ * can forward what it does not understand unchanged. After a line it cannot use it resynchronises
+ * at the next LF; after a gap (bytes lost in a capture) it skips to the next line that starts with
+ * a known verb.
+ */
+import { isUtf8 } from 'node:buffer'
+import type { CommandEvent, MalformedCode, MalformedEvent, MsnpEvent, Side, WireLayout } from './events.js'
+import { hasTrId, isDecimal, isErrorVerb, KNOWN_VERBS, payloadLengthIndex } from './verbs.js'
+import { decodeFields } from './fields.js'
+import { decodePayload } from './payload.js'
+
+export interface Limits {
+  /** longest command line accepted, CRLF included */
+  maxLine: number
+  /** largest payload accepted */
+  maxPayload: number
+}
+
+export const DEFAULT_LIMITS: Limits = { maxLine: 16 * 1024, maxPayload: 1024 * 1024 }
+
+/**
+ * The dialect of a connection, shared by the decoders of its two directions (and inherited by
+ * the switchboards a notification session creates). A client's VER offer sets it tentatively;
+ * the server's VER answer settles it.
+ */
+export interface DialectState {
+  dialect: number | null
+  confirmed: boolean
+}
+
+export interface DecoderOptions {
+  limits?: Partial<Limits>
+  /** a number fixes the dialect (e.g. a switchboard inherits it); a shared state follows VER */
+  dialect?: number | DialectState | null
+  /** decode per-verb fields and payloads (default true); framing only when false */
+  decode?: boolean
+  /** start in resync mode: the stream may begin in the middle of a command (capture without SYN) */
+  midStream?: boolean
+}
+
+const LF = 0x0a
+const CR = 0x0d
+const EMPTY: Buffer = Buffer.alloc(0)
+
+/** Parse "MSNP12" (any case) to 12. */
+export function parseDialect(token: string): number | null {
+  if (token.length < 5 || token.length > 7) return null
+  if (token.slice(0, 4).toUpperCase() !== 'MSNP') return null
+  const n = Number(token.slice(4))
+  return Number.isInteger(n) && n >= 2 && n <= 99 ? n : null
+}
+
+interface Pending { line: Buffer; tokens: string[]; lenIdx: number; need: number; offset: number; wire: WireLayout | undefined }
+
+export class MsnpDecoder {
+  readonly limits: Limits
+  readonly dialectState: DialectState
+  #buf: Buffer = EMPTY
+  #pos = 0
+  /** stream offset of #buf[#pos] */
+  #offset = 0
+  #pending: Pending | null = null
+  #resync: boolean
+  #skipToLf = false
+  readonly #decode: boolean
+
+  constructor(readonly from: Side, options: DecoderOptions = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits }
+    const d = options.dialect
+    this.dialectState = typeof d === 'object' && d !== null ? d : { dialect: d ?? null, confirmed: typeof d === 'number' }
+    this.#decode = options.decode ?? true
+    this.#resync = options.midStream ?? false
+  }
+
+  get dialect(): number | null { return this.dialectState.dialect }
+
+  /** Bytes received but not yet part of an emitted event. */
+  get buffered(): number { return this.#buf.length - this.#pos }
+
+  /** The stream offset of the next byte to be pushed. */
+  get offset(): number { return this.#offset + this.#buf.length - this.#pos }
+
+  push(chunk: Buffer): MsnpEvent[] {
+    const events: MsnpEvent[] = []
+    if (chunk.length === 0) return events
+    if (this.#pos >= this.#buf.length) { this.#buf = chunk; this.#pos = 0 }
+    else { this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]); this.#pos = 0 }
+    this.#run(events)
+    if (this.#pos >= this.#buf.length) { this.#buf = EMPTY; this.#pos = 0 }
+    return events
+  }
+
+  /**
+   * `n` bytes of the stream are missing (a capture lost them). Whatever was buffered is emitted
+   * as malformed, and decoding resumes at the next line that starts with a known verb.
+   */
+  gap(n: number): MsnpEvent[] {
+    const events: MsnpEvent[] = []
+    this.#flushBuffered(events, 'truncated', `incomplete command before a gap of ${n} bytes`)
+    this.#offset += n
+    this.#resync = true
+    this.#skipToLf = false
+    return events
+  }
+
+  /** The stream ended: an incomplete command becomes a `truncated` malformed event. */
+  end(): MsnpEvent[] {
+    const events: MsnpEvent[] = []
+    this.#flushBuffered(events, 'truncated', 'stream ended inside a command')
+    return events
+  }
+
+  #flushBuffered(events: MsnpEvent[], code: MalformedCode, reason: string): void {
+    const p = this.#pending
+    if (p !== null) {
+      const raw = Buffer.concat([p.line, this.#buf.subarray(this.#pos)])
+      events.push(this.#malformed(raw, p.offset, code, `${reason}: ${this.#buf.length - this.#pos} of ${p.need} payload bytes`))
+      this.#pending = null
+    } else if (this.#pos < this.#buf.length) {
+      const raw = Buffer.from(this.#buf.subarray(this.#pos))
+      events.push(this.#malformed(raw, this.#offset, code, reason))
+    } else return
+    this.#offset += this.#buf.length - this.#pos
+    this.#buf = EMPTY
+    this.#pos = 0
+  }
+
+  #malformed(raw: Buffer, offset: number, code: MalformedCode, reason: string): MalformedEvent {
+    return { kind: 'malformed', from: this.from, offset, raw, code, reason }
+  }
+
+  /** Take `n` bytes from the buffer as an event's raw bytes. */
+  #take(n: number): Buffer {
+    const out = this.#buf.subarray(this.#pos, this.#pos + n)
+    this.#pos += n
+    this.#offset += n
+    return out
+  }
+
+  #run(events: MsnpEvent[]): void {
+    const buf = this.#buf
+    for (;;) {
+      const avail = buf.length - this.#pos
+      if (avail === 0) return
+      const p = this.#pending
+      if (p !== null) {
+        if (avail < p.need) return
+        const payload = this.#take(p.need)
+        this.#pending = null
+        events.push(this.#command(p.tokens, p.lenIdx, Buffer.concat([p.line, payload]), payload, p.offset, p.wire))
+        continue
+      }
+      if (this.#resync && !this.#seekCommandStart(events)) return
+      const lf = buf.indexOf(LF, this.#pos)
+      if (this.#skipToLf) {
+        const end = lf < 0 ? buf.length : lf + 1
+        const start = this.#offset
+        events.push(this.#malformed(this.#take(end - this.#pos), start, 'line-too-long', 'rest of an over-long line'))
+        if (lf >= 0) this.#skipToLf = false
+        continue
+      }
+      if (lf < 0) {
+        if (avail > this.limits.maxLine) {
+          const start = this.#offset
+          events.push(this.#malformed(this.#take(avail), start, 'line-too-long', `line longer than ${this.limits.maxLine} bytes`))
+          this.#skipToLf = true
+        }
+        return
+      }
+      const lineLen = lf + 1 - this.#pos
+      if (lineLen > this.limits.maxLine) {
+        const start = this.#offset
+        events.push(this.#malformed(this.#take(lineLen), start, 'line-too-long', `line of ${lineLen} bytes, limit ${this.limits.maxLine}`))
+        continue
+      }
+      this.#line(events, lf)
+    }
+  }
+
+  /**
+   * In resync mode, skip to a plausible command start: a known verb or three digits followed by
+   * SP, CR or LF, at the current position or right after a LF. Returns false to wait for bytes.
+   */
+  #seekCommandStart(events: MsnpEvent[]): boolean {
+    const buf = this.#buf
+    let at = this.#pos
+    for (;;) {
+      if (buf.length - at < 4) {
+        // not enough to judge; keep what might be a command start, skip what cannot be
+        if (at > this.#pos) {
+          const start = this.#offset
+          events.push(this.#malformed(this.#take(at - this.#pos), start, 'resync', 'skipped while resynchronising'))
+        }
+        return false
+      }
+      if (looksLikeCommandStart(buf, at)) break
+      const lf = buf.indexOf(LF, at)
+      if (lf < 0) { at = buf.length; continue }
+      at = lf + 1
+    }
+    if (at > this.#pos) {
+      const start = this.#offset
+      events.push(this.#malformed(this.#take(at - this.#pos), start, 'resync', 'skipped while resynchronising'))
+    }
+    this.#resync = false
+    return true
+  }
+
+  #line(events: MsnpEvent[], lf: number): void {
+    const buf = this.#buf
+    const start = this.#pos
+    const offset = this.#offset
+    let end = lf
+    let wire: WireLayout | undefined
+    if (end > start && buf[end - 1] === CR) end--
+    else wire = { eol: '\n' }
+    if (end === start) {
+      events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'empty-line', 'empty line'))
+      return
+    }
+    const lineBytes = buf.subarray(start, end)
+    let text: string
+    if (isUtf8(lineBytes)) text = lineBytes.toString('utf8')
+    else { text = lineBytes.toString('latin1'); wire = { ...wire, latin1: true } }
+    let tokens = text.split(' ')
+    let irregular = text.indexOf('\t') >= 0
+    if (!irregular) for (let i = 0; i < tokens.length; i++) if (tokens[i] === '') { irregular = true; break }
+    if (irregular) {
+      const sep = text.match(/^[ \t]*/)![0]
+      const parts = text.split(/([ \t]+)/)
+      tokens = []
+      const seps = [sep]
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i]!
+        if (i % 2 === 0) { if (part !== '') tokens.push(part) } else if (i > 1 || parts[0] !== '') seps.push(part)
+      }
+      if (seps.length === tokens.length) seps.push('')
+      wire = { ...wire, sep: seps }
+    }
+    const verb = tokens[0] ?? ''
+    if (!isVerbToken(verb)) {
+      events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'not-a-command', `not an MSNP command: ${JSON.stringify(text.slice(0, 40))}`))
+      return
+    }
+    const upper = verb.toUpperCase()
+    const lenIdx = payloadLengthIndex(upper === verb ? tokens : [upper, ...tokens.slice(1)], this.from, this.dialectState.dialect)
+    if (lenIdx < 0) {
+      const raw = this.#take(lf + 1 - start)
+      events.push(this.#command(tokens, -1, raw, null, offset, wire))
+      return
+    }
+    const lenToken = tokens[lenIdx]!
+    if (!isDecimal(lenToken)) {
+      events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'bad-payload-length', `${verb} needs a payload length, got ${JSON.stringify(lenToken.slice(0, 20))}`))
+      return
+    }
+    const need = Number(lenToken)
+    if (need > this.limits.maxPayload) {
+      events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'payload-too-large', `${verb} announces ${need} payload bytes, limit ${this.limits.maxPayload}`))
+      return
+    }
+    if (String(need) !== lenToken) wire = { ...wire, lengthToken: lenToken }
+    const lineLen = lf + 1 - start
+    if (buf.length - lf - 1 >= need) {
+      const raw = this.#take(lineLen + need)
+      events.push(this.#command(tokens, lenIdx, raw, raw.subarray(lineLen), offset, wire))
+      return
+    }
+    // wait for the payload; copy the line so the chunk it came in can be released
+    const line = Buffer.from(this.#take(lineLen))
+    this.#pending = { line, tokens, lenIdx, need, offset, wire }
+  }
+
+  #command(tokens: string[], lenIdx: number, raw: Buffer, payloadRaw: Buffer | null, offset: number, wire: WireLayout | undefined): CommandEvent {
+    const verb = tokens[0]!
+    const from = this.from
+    const upper = verb.toUpperCase()
+    const withTrId = hasTrId(upper === verb ? tokens : [upper, ...tokens.slice(1)], from, this.dialectState.dialect)
+    let trId: number | null = null
+    if (withTrId) {
+      const t = tokens[1]!
+      trId = Number(t)
+      if (trId > 4294967295) trId = null
+      else if (String(trId) !== t) wire = { ...wire, trIdToken: t }
+    }
+    const argEnd = lenIdx < 0 ? tokens.length : lenIdx
+    const args = tokens.slice(trId === null ? 1 : 2, argEnd)
+    if (lenIdx >= 0 && lenIdx !== tokens.length - 1) args.push(...tokens.slice(lenIdx + 1))
+    if (upper === 'VER') this.#noteVer(args)
+    const dialect = this.dialectState.dialect
+    const event: CommandEvent = {
+      kind: 'command', from, offset, raw, verb, trId, args,
+      payloadLength: payloadRaw === null ? null : payloadRaw.length,
+      payloadRaw, fields: {}, payload: null, dialect,
+    }
+    if (wire !== undefined) event.wire = wire
+    if (upper !== verb) event.notes = ['lowercase verb']
+    else if (!KNOWN_VERBS.has(verb) && !isErrorVerb(verb)) event.notes = ['unknown verb']
+    if (this.#decode) {
+      event.fields = decodeFields(event)
+      if (payloadRaw !== null) event.payload = decodePayload(event, payloadRaw)
+    }
+    return event
+  }
+
+  /** VER from the server settles the dialect; the client's offer sets it until then. */
+  #noteVer(args: string[]): void {
+    const st = this.dialectState
+    if (this.from === 'server') {
+      const d = args[0] === undefined ? null : parseDialect(args[0])
+      if (d !== null) { st.dialect = d; st.confirmed = true }
+    } else if (!st.confirmed) {
+      for (const a of args) {
+        const d = parseDialect(a)
+        if (d !== null) { st.dialect = d; break }
+      }
+    }
+  }
+}
+
+const isUpperOrDigit = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 48 && c <= 57)
+
+/** A verb: three letters (any case, flagged when lower) or three digits. */
+function isVerbToken(t: string): boolean {
+  if (t.length !== 3) return false
+  const a = t.charCodeAt(0), b = t.charCodeAt(1), c = t.charCodeAt(2)
+  const letter = (x: number): boolean => (x >= 65 && x <= 90) || (x >= 97 && x <= 122)
+  const digit = (x: number): boolean => x >= 48 && x <= 57
+  return (letter(a) && letter(b) && letter(c)) || (digit(a) && digit(b) && digit(c))
+}
+
+function looksLikeCommandStart(buf: Buffer, at: number): boolean {
+  const a = buf[at]!, b = buf[at + 1]!, c = buf[at + 2]!, d = buf[at + 3]!
+  if (!(isUpperOrDigit(a) && isUpperOrDigit(b) && isUpperOrDigit(c))) return false
+  if (d !== 0x20 && d !== CR && d !== LF) return false
+  const verb = String.fromCharCode(a, b, c)
+  return KNOWN_VERBS.has(verb) || isErrorVerb(verb)
+}
