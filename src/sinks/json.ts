@@ -1,0 +1,65 @@
+/**
+ * Events as the JSON lines of the stable schema (docs/events.md). `raw` (base64 of the exact
+ * bytes) is included when asked: always in saved files, on stdout with `--raw`.
+ */
+import type { ScopeEvent } from '../events.js'
+
+export interface JsonOptions {
+  raw?: boolean
+}
+
+const b64 = (b: Buffer): string => b.toString('base64')
+
+/** Buffers that slipped into decoded fields become base64 strings instead of byte arrays. */
+function replacer(this: unknown, _key: string, value: unknown): unknown {
+  if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
+    return Buffer.from((value as { data: number[] }).data).toString('base64')
+  }
+  if (typeof value === 'bigint') return value.toString()
+  return value
+}
+
+export function toJson(ev: ScopeEvent, options: JsonOptions = {}): Record<string, unknown> {
+  const base: Record<string, unknown> = {
+    seq: ev.seq, ts: ev.ts, kind: ev.kind, conn: ev.conn, transport: ev.transport,
+    client: ev.client, server: ev.server, role: ev.role,
+  }
+  if (ev.account !== undefined) base.account = ev.account
+  if (ev.dialect !== undefined) base.dialect = ev.dialect === null ? null : `MSNP${ev.dialect}`
+  switch (ev.kind) {
+    case 'command': {
+      const c = ev.command
+      base.from = c.from
+      base.verb = c.verb
+      base.trId = c.trId
+      base.args = c.args
+      base.payloadLength = c.payloadLength
+      base.fields = c.fields
+      base.payload = c.payload
+      if (c.notes !== undefined) base.notes = c.notes
+      base.action = ev.action
+      if (ev.rule !== undefined) base.rule = ev.rule
+      if (ev.tags !== undefined) base.tags = ev.tags
+      if (options.raw === true) {
+        base.raw = b64(c.raw)
+        if (ev.forwarded !== undefined) base.forwarded = b64(ev.forwarded)
+      }
+      return base
+    }
+    case 'malformed':
+      base.from = ev.from
+      base.code = ev.code
+      base.reason = ev.reason
+      base.rawLength = ev.raw.length
+      base.raw = b64(ev.raw)
+      return base
+    default: {
+      const { seq: _s, ts: _t, kind: _k, conn: _c, transport: _tr, client: _cl, server: _sv, role: _r, account: _a, dialect: _d, ...rest } = ev
+      return { ...base, ...rest }
+    }
+  }
+}
+
+export function toJsonLine(ev: ScopeEvent, options: JsonOptions = {}): string {
+  return JSON.stringify(toJson(ev, options), replacer)
+}
