@@ -254,6 +254,11 @@ export class MsnpDecoder {
       return
     }
     const lenToken = tokens[lenIdx]!
+    if (lenIdx === 1 && hasTrId(upper === verb ? tokens : [upper, ...tokens.slice(1)], this.from, this.dialectState.dialect)) {
+      // `QRY 11`: the only number is the TrID, the length is missing
+      events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'bad-payload-length', `${verb} needs a payload length after its TrID`))
+      return
+    }
     if (!isDecimal(lenToken)) {
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'bad-payload-length', `${verb} needs a payload length, got ${JSON.stringify(lenToken.slice(0, 20))}`))
       return
