@@ -329,13 +329,14 @@ export class MsnpDecoder {
 
 const isUpperOrDigit = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 48 && c <= 57)
 
+const isLetter = (x: number): boolean => (x >= 65 && x <= 90) || (x >= 97 && x <= 122)
+const isDigit = (x: number): boolean => x >= 48 && x <= 57
+
 /** A verb: three letters (any case, flagged when lower) or three digits. */
 function isVerbToken(t: string): boolean {
   if (t.length !== 3) return false
   const a = t.charCodeAt(0), b = t.charCodeAt(1), c = t.charCodeAt(2)
-  const letter = (x: number): boolean => (x >= 65 && x <= 90) || (x >= 97 && x <= 122)
-  const digit = (x: number): boolean => x >= 48 && x <= 57
-  return (letter(a) && letter(b) && letter(c)) || (digit(a) && digit(b) && digit(c))
+  return (isLetter(a) && isLetter(b) && isLetter(c)) || (isDigit(a) && isDigit(b) && isDigit(c))
 }
 
 function looksLikeCommandStart(buf: Buffer, at: number): boolean {
