@@ -71,36 +71,34 @@ export const EXTENDED_CAPABILITIES: ReadonlyArray<readonly [number, string]> = [
 /** Client version by MSNC nibble: 0 = MSN 5.0 (no MSNC), 1 = MSNC1 (6.0) … 11 = MSNC11 (WLM 2011). */
 export const MSNC_CLIENT_VERSIONS: readonly string[] = ['5.0', '6.0', '6.1', '6.2', '7.0', '7.5', '8.0', '8.1', '8.5', '9.0', '14.0', '15.0']
 
-function names(table: ReadonlyArray<readonly [number, string]>, value: number): readonly string[] {
-  const out: string[] = []
-  // 2^32 and above would lose bits in `&`; such values are not capability numbers anyway
-  for (const [bit, name] of table) if ((value & bit) !== 0) out.push(name)
+/** Flag names indexed by bit number (0-31), built once from a table. */
+function byBit(table: ReadonlyArray<readonly [number, string]>): ReadonlyArray<string | undefined> {
+  const out: Array<string | undefined> = new Array<string | undefined>(32).fill(undefined)
+  for (const [bit, name] of table) out[31 - Math.clz32(bit)] = name
   return out
 }
 
-/**
- * Presence bursts repeat the same few capability numbers many times, so the flag lists are
- * computed once per value and shared (frozen, so no consumer can change another event's list).
- */
-const cache = new Map<number, readonly string[]>()
-const extCache = new Map<number, readonly string[]>()
-const CACHE_MAX = 512
+const CLIENT_BY_BIT = byBit(CLIENT_CAPABILITIES)
+const EXTENDED_BY_BIT = byBit(EXTENDED_CAPABILITIES)
 
-function cached(map: Map<number, readonly string[]>, table: ReadonlyArray<readonly [number, string]>, value: number): readonly string[] {
-  let hit = map.get(value)
-  if (hit === undefined) {
-    hit = Object.freeze(names(table, value))
-    if (map.size >= CACHE_MAX) map.clear()
-    map.set(value, hit)
+/** Visits only the set bits, lowest first: presence bursts make this a hot path. */
+function names(byBitNames: ReadonlyArray<string | undefined>, value: number, mask: number): string[] {
+  const out: string[] = []
+  let v = (value & mask) >>> 0
+  while (v !== 0) {
+    const low = (v & -v) >>> 0
+    const name = byBitNames[31 - Math.clz32(low)]
+    if (name !== undefined) out.push(name)
+    v = (v ^ low) >>> 0
   }
-  return hit
+  return out
 }
 
-/** Names of the client capability flags set in `value` (version nibble excluded). */
-export const capabilityNames = (value: number): readonly string[] => cached(cache, CLIENT_CAPABILITIES, value)
+/** Names of the client capability flags set in `value` (the version nibble is not a flag). */
+export const capabilityNames = (value: number): string[] => names(CLIENT_BY_BIT, value, 0x0fffffff)
 
 /** Names of the extended capability flags set in `value`. */
-export const extendedCapabilityNames = (value: number): readonly string[] => cached(extCache, EXTENDED_CAPABILITIES, value)
+export const extendedCapabilityNames = (value: number): string[] => names(EXTENDED_BY_BIT, value, 0xffffffff)
 
 /** The MSNC version nibble (bits 28-31). */
 export const msncVersion = (value: number): number => Math.floor(value / 0x10000000) & 0xf

@@ -48,13 +48,19 @@ function friendlyText(b64: string): string {
   return s
 }
 
-/** Sets msnObject (the decoded XML) and msnObjectInfo; `0` means no object. */
-export function addMsnObject(f: Fields, token: string | undefined): void {
-  if (token === undefined || token === '0') return
+interface DecodedMsnObject { xml: string; info: Readonly<Fields> | undefined }
+
+/**
+ * A contact's MSNObject comes back in every ILN/NLN it causes, so decoded objects are kept by
+ * their encoded token (bounded; the info objects are frozen because events share them).
+ */
+const msnObjects = new Map<string, DecodedMsnObject>()
+const MSNOBJECT_CACHE_MAX = 256
+
+function decodeMsnObject(token: string): DecodedMsnObject {
   const xml = urlDecode(token)
-  f.msnObject = xml
   const attrs = msnObjectAttributes(xml)
-  if (attrs === undefined) return
+  if (attrs === undefined) return { xml, info: undefined }
   const info: Fields = {}
   if (attrs.Creator !== undefined) info.creator = attrs.Creator
   const size = toInt(attrs.Size)
@@ -72,7 +78,20 @@ export function addMsnObject(f: Fields, token: string | undefined): void {
   }
   if (attrs.SHA1D !== undefined) info.sha1d = attrs.SHA1D
   if (attrs.SHA1C !== undefined) info.sha1c = attrs.SHA1C
-  f.msnObjectInfo = info
+  return { xml, info: Object.freeze(info) }
+}
+
+/** Sets msnObject (the decoded XML) and, for a simple `<msnobj …/>`, msnObjectInfo; `0` means none. */
+export function addMsnObject(f: Fields, token: string | undefined): void {
+  if (token === undefined || token === '0') return
+  let d = msnObjects.get(token)
+  if (d === undefined) {
+    d = decodeMsnObject(token)
+    if (msnObjects.size >= MSNOBJECT_CACHE_MAX) msnObjects.clear()
+    msnObjects.set(token, d)
+  }
+  f.msnObject = d.xml
+  if (d.info !== undefined) f.msnObjectInfo = d.info
 }
 
 // CHG 13 NLN | CHG 13 NLN 268435492 (8) | CHG 13 NLN 1342177280 <msnobj|0> (9+) | CHG 13 NLN 2789003324:48 0 (16/18+)
