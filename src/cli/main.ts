@@ -12,13 +12,17 @@ import type { CliIo, Subcommand } from './io.js'
 interface VerbEntry { summary: string; load: () => Promise<Subcommand> }
 
 export const VERBS: Record<string, VerbEntry> = {
-  demo: { summary: 'run the embedded lab: MSN server, scripted clients and the proxy between them', load: async () => (await import('./demo.js')).run },
-  proxy: { summary: 'the live man-in-the-middle proxy (TCP 1863 and, with --http, the HTTP gateway)', load: async () => (await import('./proxy.js')).run },
-  read: { summary: 'read a pcap, pcapng or saved .jsonl and show its MSNP events', load: async () => (await import('./read.js')).run },
-  decode: { summary: 'decode one raw byte stream (one direction of one connection)', load: async () => (await import('./decode.js')).run },
-  transcript: { summary: 'the chats of a capture as readable text', load: async () => (await import('./transcript.js')).run },
-  replay: { summary: 'client replay: send the recorded client side of sessions to a live server', load: async () => (await import('./replay.js')).run },
-  serve: { summary: 'server replay: answer live clients with the recorded server side', load: async () => (await import('./serve.js')).run },
+  demo: { summary: 'run the embedded lab: MSN server, scripted clients and the proxy between them', load: () => loadVerb('demo') },
+  proxy: { summary: 'the live man-in-the-middle proxy (TCP 1863 and, with --http, the HTTP gateway)', load: () => loadVerb('proxy') },
+  read: { summary: 'read a pcap, pcapng or saved .jsonl and show its MSNP events', load: () => loadVerb('read') },
+  decode: { summary: 'decode one raw byte stream (one direction of one connection)', load: () => loadVerb('decode') },
+  transcript: { summary: 'the chats of a capture as readable text', load: () => loadVerb('transcript') },
+}
+
+/** Verbs are separate modules, loaded only when used. */
+async function loadVerb(name: string): Promise<Subcommand> {
+  const mod = (await import(new URL(`./${name}.js`, import.meta.url).href)) as { run: Subcommand }
+  return mod.run
 }
 
 export const HELP = `msnscope: a man-in-the-middle proxy and traffic inspector for MSN Messenger (MSNP)

@@ -1,0 +1,108 @@
+/**
+ * Where a live source's events go: JSON lines on stdout (`--json`), the dashboard on a terminal,
+ * or one readable line per event (`--no-tui`, or stdout not a terminal); plus `--save` files.
+ * Output to stdout is written in batches, once per turn of the event loop.
+ */
+import type { EventSink, ScopeEvent } from '../events.js'
+import { MsnscopeError } from '../errors.js'
+import { formatEventLine } from '../sinks/console.js'
+import { toJsonLine } from '../sinks/json.js'
+import { jsonlFileSink } from '../sinks/jsonl-file.js'
+import { PcapWriter } from '../sinks/pcap-writer.js'
+import { Redactor } from '../sinks/redact.js'
+import { wantsColor, type CliIo } from './io.js'
+
+export interface LiveOutputOptions {
+  json: boolean
+  raw: boolean
+  noTui: boolean
+  save: string[]
+  redact: boolean
+  title: string
+  memoryCap?: number
+  /** controls the dashboard can call (intercept, replay, reload rules …) */
+  controls?: Record<string, unknown>
+}
+
+export interface LiveOutput {
+  sink: EventSink
+  /** resolves when the user closes the dashboard (q); never for line output */
+  closed: Promise<void>
+  close(): Promise<void>
+  mode: 'json' | 'lines' | 'tui'
+}
+
+interface Dashboard { push(ev: ScopeEvent): void; end(): void; closed: Promise<void> }
+type OpenDashboard = (o: { io: CliIo; title: string; memoryCap?: number; controls?: Record<string, unknown> }) => Dashboard | Promise<Dashboard>
+
+export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<LiveOutput> {
+  const closers: (() => void)[] = []
+  const sinks: EventSink[] = []
+  const redactor = o.redact ? new Redactor() : null
+  for (const path of o.save) {
+    try {
+      if (path.endsWith('.jsonl') || path.endsWith('.json')) {
+        const f = jsonlFileSink(path, redactor)
+        sinks.push(f.sink)
+        closers.push(f.close)
+      } else if (path.endsWith('.pcap')) {
+        const w = new PcapWriter(path, redactor)
+        sinks.push(w.sink)
+        closers.push(() => w.close())
+      } else throw new MsnscopeError('EUSAGE', `--save ${path}: the name must end in .jsonl or .pcap`)
+    } catch (err) {
+      if (err instanceof MsnscopeError) throw err
+      throw new MsnscopeError('EINPUT', `--save ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { cause: err })
+    }
+  }
+  let mode: LiveOutput['mode'] = o.json ? 'json' : !o.noTui && io.stdout.isTTY === true && io.stdin.isTTY === true ? 'tui' : 'lines'
+  let closed: Promise<void> = new Promise(() => {})
+  let dashboard: Dashboard | null = null
+  if (mode === 'tui') {
+    const open = await loadDashboard()
+    if (open === null) mode = 'lines'
+    else {
+      dashboard = await open({ io, title: o.title, ...(o.memoryCap !== undefined ? { memoryCap: o.memoryCap } : {}), ...(o.controls !== undefined ? { controls: o.controls } : {}) })
+      closed = dashboard.closed
+      const d = dashboard
+      sinks.push((ev) => d.push(ev))
+    }
+  }
+  if (mode !== 'tui') {
+    const color = wantsColor(io, io.stdout)
+    const width = io.stdout.isTTY === true ? io.stdout.columns : undefined
+    let pending: string[] = []
+    let scheduled = false
+    const flush = (): void => {
+      scheduled = false
+      if (pending.length === 0) return
+      const text = pending.join('\n') + '\n'
+      pending = []
+      io.stdout.write(text)
+    }
+    sinks.push((ev) => {
+      pending.push(mode === 'json' ? toJsonLine(ev, { raw: o.raw }) : formatEventLine(ev, { color, ...(width !== undefined ? { width } : {}) }))
+      if (pending.length >= 512) flush()
+      else if (!scheduled) { scheduled = true; setImmediate(flush) }
+    })
+    closers.push(flush)
+  }
+  const sink: EventSink = (ev) => { for (const s of sinks) s(ev) }
+  return {
+    sink, closed, mode,
+    close: async () => {
+      for (const c of closers) c()
+      if (dashboard !== null) { dashboard.end(); await dashboard.closed }
+    },
+  }
+}
+
+async function loadDashboard(): Promise<OpenDashboard | null> {
+  try {
+    const mod = (await import(new URL('../tui/app.js', import.meta.url).href)) as { openDashboard?: OpenDashboard }
+    return mod.openDashboard ?? null
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') return null
+    throw err
+  }
+}

@@ -1,0 +1,41 @@
+/** Flag parsing shared by the live verbs. */
+import { usageError } from './io.js'
+import { splitHostPort } from '../transport/hub.js'
+
+export function hostPort(flag: string, value: string, defaultPort: number): { host: string; port: number } {
+  const hp = splitHostPort(value, defaultPort)
+  if (hp === null) throw usageError(`${flag}: expected HOST:PORT, got "${value}"`)
+  return hp
+}
+
+/** HOST:PORT where PORT may be 0 (an ephemeral port). */
+export function listenAddress(flag: string, value: string, defaultPort: number): { host: string; port: number } {
+  if (/:0$/.test(value)) return { host: value.replace(/:0$/, '').replace(/^\[(.*)\]$/, '$1'), port: 0 }
+  return hostPort(flag, value, defaultPort)
+}
+
+export function positiveInt(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0) throw usageError(`${flag}: expected a positive integer, got "${value}"`)
+  return n
+}
+
+/** `30s`, `10m`, `500ms`, `2h` or plain seconds. */
+export function duration(flag: string, value: string | undefined, fallbackMs: number): number {
+  if (value === undefined) return fallbackMs
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value)
+  if (m === null) throw usageError(`${flag}: expected a duration such as 30s, 10m or 500ms, got "${value}"`)
+  const n = Number(m[1])
+  const unit = m[2] ?? 's'
+  return Math.round(n * (unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000))
+}
+
+/** `300MB`, `1GB`, `512` (MB). */
+export function megabytes(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  const m = /^(\d+)\s*(MB|M|GB|G)?$/i.exec(value)
+  if (m === null) throw usageError(`${flag}: expected a size such as 300MB or 1GB, got "${value}"`)
+  const n = Number(m[1])
+  return /^g/i.test(m[2] ?? '') ? n * 1024 : n
+}

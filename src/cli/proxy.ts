@@ -1,0 +1,77 @@
+/** `msnscope proxy`: the live man-in-the-middle. */
+import { parseArgs } from 'node:util'
+import { TcpProxy } from '../transport/tcp-proxy.js'
+import { usageError, type Subcommand } from './io.js'
+import { startLiveOutput } from './live-output.js'
+import { duration, hostPort, listenAddress, megabytes, positiveInt } from './options.js'
+
+export const PROXY_HELP = `Usage: msnscope proxy [options]
+
+Listens for MSN clients and relays them to the real server, decoding every command. The
+addresses in XFR and RNG are replaced with addresses of the proxy, so every notification and
+switchboard connection of a session goes through msnscope too.
+
+Options:
+  --listen HOST:PORT       where clients connect (default 127.0.0.1:1863)
+  --upstream HOST:PORT     the real server (default messenger.hotmail.com:1863)
+  --advertise HOST         the address handed to clients in rewritten referrals
+                           (default: the address the client used to reach the proxy)
+  --dial-from ADDRESS      local address for connections to the server
+  --json                   JSON lines on stdout instead of the dashboard
+  --raw                    with --json, include the exact bytes (base64)
+  --no-tui                 one readable line per event instead of the dashboard
+  --save FILE              also save events: FILE.jsonl (JSON lines) or FILE.pcap; repeatable
+  --no-redact              keep secrets (hashes, tickets, cookies) in saved files
+  --max-connections N      refuse clients beyond N open connections (default 1000)
+  --idle-timeout TIME      close connections silent for this long (default 15m)
+  --max-line N             longest command line accepted (default 16384)
+  --max-payload N          largest payload accepted (default 1048576)
+  --redirect-ports LO-HI   ports for referral listeners (default: ephemeral)
+  --memory-cap SIZE        dashboard memory cap (default 300MB)
+`
+
+export const run: Subcommand = async (argv, io) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      listen: { type: 'string' }, upstream: { type: 'string' }, advertise: { type: 'string' }, 'dial-from': { type: 'string' },
+      json: { type: 'boolean' }, raw: { type: 'boolean' }, 'no-tui': { type: 'boolean' },
+      save: { type: 'string', multiple: true }, 'no-redact': { type: 'boolean' },
+      'max-connections': { type: 'string' }, 'idle-timeout': { type: 'string' }, 'max-line': { type: 'string' }, 'max-payload': { type: 'string' },
+      'redirect-ports': { type: 'string' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help === true) { io.stdout.write(PROXY_HELP); return 0 }
+  const listen = listenAddress('--listen', values.listen ?? '127.0.0.1:1863', 1863)
+  const upstream = hostPort('--upstream', values.upstream ?? 'messenger.hotmail.com:1863', 1863)
+  let redirectPorts: [number, number] | undefined
+  if (values['redirect-ports'] !== undefined) {
+    const m = /^(\d+)-(\d+)$/.exec(values['redirect-ports'])
+    if (m === null || Number(m[1]) > Number(m[2]) || Number(m[2]) > 65535) throw usageError('--redirect-ports: expected LO-HI, for example 40000-40099')
+    redirectPorts = [Number(m[1]), Number(m[2])]
+  }
+  const out = await startLiveOutput(io, {
+    json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
+    save: values.save ?? [], redact: values['no-redact'] !== true, title: `msnscope proxy ${listen.host}:${listen.port} → ${upstream.host}:${upstream.port}`,
+    memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
+  })
+  const proxy = new TcpProxy({
+    listen, upstream,
+    ...(values.advertise !== undefined ? { advertise: values.advertise } : {}),
+    ...(values['dial-from'] !== undefined ? { dialFrom: values['dial-from'] } : {}),
+    maxConnections: positiveInt('--max-connections', values['max-connections'], 1000),
+    idleTimeoutMs: duration('--idle-timeout', values['idle-timeout'], 15 * 60_000),
+    limits: { maxLine: positiveInt('--max-line', values['max-line'], 16384), maxPayload: positiveInt('--max-payload', values['max-payload'], 1048576) },
+    ...(redirectPorts !== undefined ? { redirectPorts } : {}),
+  })
+  proxy.addSink(out.sink)
+  try {
+    const addr = await proxy.start()
+    if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: listening on ${addr.host}:${addr.port}, upstream ${upstream.host}:${upstream.port}\n`)
+    await Promise.race([out.closed, new Promise<void>((resolve) => io.stopSignal.addEventListener('abort', () => resolve(), { once: true }))])
+  } finally {
+    await proxy.close()
+    await out.close()
+  }
+  return 0
+}

@@ -1,0 +1,41 @@
+/**
+ * The decision point shared by every live transport (TCP proxy, HTTP gateway): for each decoded
+ * command, what to do with it. Rules (rules/) produce decisions; transports carry them out.
+ * Pure types and a pass-through decider.
+ */
+import type { CommandScopeEvent, ScopeEvent } from '../events.js'
+
+/**
+ * - forward: send the command on unchanged (its exact bytes);
+ * - drop: do not send it (block);
+ * - replace: send these bytes instead (rewrite);
+ * - close: end the connection (both sides).
+ * `reply` is sent back to the sender (a reject, a NAK, a decline); `inject` goes to either side.
+ */
+export interface Decision {
+  verdict: 'forward' | 'drop' | 'replace' | 'close'
+  /** with 'replace': the bytes to send instead */
+  bytes?: Buffer
+  /** answer the sender (e.g. an MSNP error) */
+  reply?: Buffer
+  /** extra commands: to the client or to the server, after the verdict is carried out */
+  inject?: { to: 'client' | 'server'; bytes: Buffer }[]
+  /** how the event is labelled */
+  action: CommandScopeEvent['action']
+  rule?: string
+  tags?: string[]
+  /** events the decider wants emitted (rule-error, …) */
+  events?: Omit<ScopeEvent, 'seq'>[]
+}
+
+export interface DecisionContext {
+  /** the next free TrID toward the server on this connection, for injected commands */
+  nextClientTrId(): number
+}
+
+/** Decides for each command; may be asynchronous (rule scripts with a timeout). */
+export type Decider = (event: CommandScopeEvent, ctx: DecisionContext) => Decision | Promise<Decision>
+
+export const FORWARD: Decision = Object.freeze({ verdict: 'forward', action: 'pass' }) as Decision
+
+export const passThrough: Decider = () => FORWARD

@@ -1,0 +1,47 @@
+/**
+ * Appends to a file in small batches, durably: lines are written (write(2)) at least every
+ * `flushMs` or every `batchBytes`, so that a crash of msnscope loses at most one batch and what is
+ * on disk is always whole records.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs'
+
+export class BatchedFile {
+  readonly #fd: number
+  #parts: Buffer[] = []
+  #size = 0
+  #timer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(readonly path: string, readonly options: { flushMs?: number; batchBytes?: number; truncate?: boolean } = {}) {
+    this.#fd = openSync(path, options.truncate === true ? 'w' : 'a')
+  }
+
+  write(data: Buffer | string): void {
+    if (this.#closed) return
+    const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
+    this.#parts.push(b)
+    this.#size += b.length
+    if (this.#size >= (this.options.batchBytes ?? 64 * 1024)) this.flush()
+    else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.flush(), this.options.flushMs ?? 100)
+      this.#timer.unref()
+    }
+  }
+
+  flush(): void {
+    if (this.#timer !== undefined) { clearTimeout(this.#timer); this.#timer = undefined }
+    if (this.#size === 0) return
+    const data = Buffer.concat(this.#parts, this.#size)
+    this.#parts = []
+    this.#size = 0
+    let at = 0
+    while (at < data.length) at += writeSync(this.#fd, data, at, data.length - at)
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.flush()
+    this.#closed = true
+    closeSync(this.#fd)
+  }
+}
