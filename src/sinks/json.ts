@@ -60,6 +60,10 @@ export function toJson(ev: ScopeEvent, options: JsonOptions = {}): Record<string
   }
 }
 
+/**
+ * Decoded fields and payloads hold no Buffers, so the fast path needs no replacer; events of
+ * kinds that may carry arbitrary objects (rule tags, counters) go through it.
+ */
 export function toJsonLine(ev: ScopeEvent, options: JsonOptions = {}): string {
-  return JSON.stringify(toJson(ev, options), replacer)
+  return ev.kind === 'command' || ev.kind === 'malformed' ? JSON.stringify(toJson(ev, options)) : JSON.stringify(toJson(ev, options), replacer)
 }

@@ -9,7 +9,7 @@ export class EventHub {
   #seq = 0
   #sinks: EventSink[] = []
   #nextConn = 0
-  constructor(readonly now: () => string = () => new Date().toISOString()) {}
+  constructor(readonly now: () => string = isoNow) {}
 
   addSink(sink: EventSink): () => void {
     this.#sinks.push(sink)
@@ -21,8 +21,11 @@ export class EventHub {
 
   get emitted(): number { return this.#seq }
 
+  /** Stamps the event in place (it becomes the emitted object) and hands it to every sink. */
   emit(ev: PendingEvent): ScopeEvent {
-    const full = { ...ev, seq: ++this.#seq, ts: ev.ts ?? this.now() } as ScopeEvent
+    const full = ev as ScopeEvent
+    full.seq = ++this.#seq
+    if (ev.ts === undefined) full.ts = this.now()
     for (const sink of this.#sinks) {
       try { sink(full) } catch { /* a failing sink must not take the traffic down */ }
     }
@@ -35,6 +38,15 @@ export class EventHub {
       role: state.role, account: state.account, dialect: state.dialectState.dialect,
     }
   }
+}
+
+let lastMs = 0
+let lastIso = ''
+/** Wall time as ISO 8601; events of the same millisecond share one string. */
+export function isoNow(): string {
+  const ms = Date.now()
+  if (ms !== lastMs) { lastMs = ms; lastIso = new Date(ms).toISOString() }
+  return lastIso
 }
 
 /** `ip:port`, with IPv6 addresses in brackets. */

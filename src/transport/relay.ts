@@ -140,7 +140,15 @@ export class Relay implements DecisionContext {
     this.bytes[from] += chunk.length
     this.#o.onBytes?.(from, chunk)
     const events = this.#decoders[from].push(chunk)
-    for (const ev of events) this.#enqueue(from, () => this.#handle(from, ev))
+    if (events.length === 0) return
+    // what one chunk produces leaves in one write
+    const to = this.#socket(this.#other(from))
+    to.cork()
+    try {
+      for (const ev of events) this.#enqueue(from, () => this.#handle(from, ev))
+    } finally {
+      to.uncork()
+    }
   }
 
   #onEnd(from: Side): void {
@@ -201,7 +209,11 @@ export class Relay implements DecisionContext {
   #decide(from: Side, cmd: CommandEvent, redirected: Buffer | null): void | Promise<void> {
     if (this.#closed) return
     const hub = this.#o.hub
-    const event: CommandScopeEvent = { ...hub.base(this.state), kind: 'command', command: cmd, action: 'pass', seq: 0, ts: '' }
+    const st = this.state
+    const event: CommandScopeEvent = {
+      seq: 0, ts: '', conn: st.conn, transport: st.transport, client: st.client, server: st.server,
+      role: st.role, account: st.account, dialect: st.dialectState.dialect, kind: 'command', command: cmd, action: 'pass',
+    }
     if (redirected !== null) { event.action = 'rewrite'; event.rule = 'msnscope:redirect'; event.forwarded = redirected }
     let decision: Decision | Promise<Decision>
     try { decision = this.#o.decider(event, this) } catch (err) {
@@ -224,8 +236,8 @@ export class Relay implements DecisionContext {
       if (d.verdict === 'replace' && d.bytes !== undefined) event.forwarded = d.bytes
       if (d.verdict === 'drop') delete event.forwarded
     }
-    const { seq: _s, ts: _t, ...pending } = event
-    hub.emit(pending)
+    event.ts = hub.now()
+    hub.emit(event)
     switch (d.verdict) {
       case 'forward': this.#write(to, redirected ?? event.command.raw); break
       case 'replace': this.#write(to, d.bytes ?? event.command.raw); break
