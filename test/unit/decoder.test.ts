@@ -230,3 +230,22 @@ test('fuzz: 100,000 random and mutated inputs never throw, and every byte is acc
   }
   assert.equal(runs, 100_000)
 })
+
+test('decoded fields and payloads hold no Buffers, so events serialise to plain JSON', () => {
+  const findBuffer = (v: unknown, path: string): string | null => {
+    if (v instanceof Uint8Array) return path
+    if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) { const r = findBuffer(x, `${path}.${k}`); if (r !== null) return r }
+    }
+    return null
+  }
+  let payloads = 0
+  for (const s of vectorStreams()) {
+    for (const e of decodeAll(s.from, [s.bytes])) {
+      if (e.kind !== 'command') continue
+      if (e.payload !== null) payloads++
+      assert.equal(findBuffer({ fields: e.fields, payload: e.payload }, e.verb), null, s.name)
+    }
+  }
+  assert.ok(payloads > 20, 'the vectors exercise the payload decoders')
+})
