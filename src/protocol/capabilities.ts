@@ -5,7 +5,7 @@
  * MSNPSharp; the names are ours.
  */
 import type { Fields } from './events.js'
-import { isDecimal } from './verbs.js'
+import { parseDecimal } from './fields/common.js'
 
 export const CLIENT_CAPABILITIES: ReadonlyArray<readonly [number, string]> = [
   [0x00000001, 'mobileOnline'],       // signed in from a Windows Mobile device
@@ -101,7 +101,7 @@ export const capabilityNames = (value: number): string[] => names(CLIENT_BY_BIT,
 export const extendedCapabilityNames = (value: number): string[] => names(EXTENDED_BY_BIT, value, 0xffffffff)
 
 /** The MSNC version nibble (bits 28-31). */
-export const msncVersion = (value: number): number => Math.floor(value / 0x10000000) & 0xf
+export const msncVersion = (value: number): number => (value >>> 28) & 0xf
 
 /**
  * Decode a capability token (`268435492` or `2789003324:48`) into `f`: capabilities,
@@ -111,24 +111,22 @@ export const msncVersion = (value: number): number => Math.floor(value / 0x10000
 export function addCapabilities(f: Fields, token: string | undefined): boolean {
   if (token === undefined) return false
   const colon = token.indexOf(':')
-  const main = colon < 0 ? token : token.slice(0, colon)
-  if (!isDecimal(main)) return false
-  const ext = colon < 0 ? undefined : token.slice(colon + 1)
-  if (ext !== undefined && !isDecimal(ext)) return false
-  const value = Number(main)
-  if (value > 0xffffffff) return false
+  const value = parseDecimal(token, 0, colon < 0 ? token.length : colon)
+  if (value < 0 || value > 0xffffffff) return false
+  let ext = -1
+  if (colon >= 0) {
+    ext = parseDecimal(token, colon + 1)
+    if (ext < 0 || ext > 0xffffffff) return false
+  }
   f.capabilities = value
   f.capabilityFlags = capabilityNames(value)
   const msnc = msncVersion(value)
   f.msnc = msnc
   const version = MSNC_CLIENT_VERSIONS[msnc]
   if (version !== undefined) f.clientVersion = version
-  if (ext !== undefined) {
-    const e = Number(ext)
-    if (e <= 0xffffffff) {
-      f.extendedCapabilities = e
-      f.extendedCapabilityFlags = extendedCapabilityNames(e)
-    }
+  if (ext >= 0) {
+    f.extendedCapabilities = ext
+    f.extendedCapabilityFlags = extendedCapabilityNames(ext)
   }
   return true
 }

@@ -4,15 +4,35 @@
  */
 import { isUtf8 } from 'node:buffer'
 import type { CommandEvent, Fields } from '../events.js'
-import { isDecimal } from '../verbs.js'
-
-export { isDecimal }
 
 /** A per-verb field decoder. Reads `cmd.args` (never the payload) and never throws. */
 export type FieldDecoder = (cmd: CommandEvent) => Fields
 
+/**
+ * The value of the decimal digits in s[start, end), or -1 when the range is empty, holds anything
+ * else, or is longer than 15 digits. One pass, no slicing: it runs for most numeric arguments.
+ */
+export function parseDecimal(s: string, start = 0, end = s.length): number {
+  const n = end - start
+  if (n <= 0 || n > 15) return -1
+  let v = 0
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    v = v * 10 + c
+  }
+  return v
+}
+
+/** A decimal token of at most 15 digits. */
+export const isDecimal = (s: string | undefined): s is string => s !== undefined && parseDecimal(s) >= 0
+
 /** Decimal token to number, or undefined (missing or not decimal). */
-export const toInt = (s: string | undefined): number | undefined => (isDecimal(s) ? Number(s) : undefined)
+export function toInt(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined
+  const v = parseDecimal(s)
+  return v < 0 ? undefined : v
+}
 
 /**
  * Undo the %XX escaping of a parameter (friendly names, group names, MSNObjects). Tokens without
@@ -20,8 +40,24 @@ export const toInt = (s: string | undefined): number | undefined => (isDecimal(s
  * as written, so a third-party client's latin1 escapes stay visible instead of becoming U+FFFD.
  */
 export function urlDecode(s: string): string {
-  if (s.indexOf('%') < 0) return s
-  // decodeURIComponent is the fast path; URIError is its documented answer to bad escapes
+  let pct = s.indexOf('%')
+  if (pct < 0) return s
+  // names are mostly ASCII with %20 and friends: decode those here, hand anything else on
+  let out = ''
+  let from = 0
+  while (pct >= 0) {
+    const hi = hexVal(s.charCodeAt(pct + 1))
+    const lo = hexVal(s.charCodeAt(pct + 2))
+    if (hi < 0 || lo < 0 || hi >= 8) return fullDecode(s)
+    out += s.slice(from, pct) + String.fromCharCode(hi * 16 + lo)
+    from = pct + 3
+    pct = s.indexOf('%', from)
+  }
+  return out + s.slice(from)
+}
+
+function fullDecode(s: string): string {
+  // URIError is decodeURIComponent's documented answer to bad escapes and non-UTF-8 bytes
   try { return decodeURIComponent(s) } catch { return lenientDecode(s) }
 }
 
@@ -94,28 +130,61 @@ export function addAddress(f: Fields, token: string | undefined): void {
   }
 }
 
+/** The parts of an account token, as split by splitAccount (one shared object: no allocation). */
+export interface AccountParts { account: string; endpointGuid: string | undefined; networkId: number }
+const PARTS: AccountParts = { account: '', endpointGuid: undefined, networkId: -1 }
+
 /**
- * An account token in any of its forms: `bob@example.net`, `1:bob@example.net` (MSNP18+ network
- * prefix) and `bob@example.net;{guid}` (MSNP16+ endpoint). Sets account, networkId, endpointGuid.
- * `key` renames the account field (caller, sender).
+ * Split an account token in any of its forms: `bob@example.net`, `1:bob@example.net` (MSNP18+
+ * network prefix), `bob@example.net;{guid}` (MSNP16+ endpoint). networkId is -1 without prefix.
+ * The result is overwritten by the next call.
  */
-export function addAccount(f: Fields, token: string | undefined, key = 'account'): void {
-  if (token === undefined) return
-  let a = token
-  const semi = a.indexOf(';')
-  if (semi >= 0) {
-    f[key === 'account' ? 'endpointGuid' : `${key}EndpointGuid`] = a.slice(semi + 1)
-    a = a.slice(0, semi)
-  }
-  const c0 = a.charCodeAt(0)
+export function splitAccount(token: string): AccountParts {
+  let start = 0
+  let end = token.length
+  PARTS.networkId = -1
+  PARTS.endpointGuid = undefined
+  const semi = token.indexOf(';')
+  if (semi >= 0) { PARTS.endpointGuid = token.slice(semi + 1); end = semi }
+  const c0 = token.charCodeAt(0)
   if (c0 >= 48 && c0 <= 57) {
-    const colon = a.indexOf(':')
-    if (colon > 0 && colon <= 3 && isDecimal(a.slice(0, colon))) {
-      addNetwork(f, a.slice(0, colon), key === 'account' ? 'networkId' : `${key}NetworkId`)
-      a = a.slice(colon + 1)
+    const colon = token.indexOf(':')
+    if (colon > 0 && colon <= 3 && colon < end) {
+      const id = parseDecimal(token, 0, colon)
+      if (id >= 0) { PARTS.networkId = id; start = colon + 1 }
     }
   }
-  f[key] = a
+  PARTS.account = start === 0 && end === token.length ? token : token.slice(start, end)
+  return PARTS
+}
+
+/** Sets account, and endpointGuid / networkId / networkName when the token carries them. */
+export function addAccount(f: Fields, token: string | undefined): void {
+  if (token === undefined) return
+  const p = splitAccount(token)
+  if (p.endpointGuid !== undefined) f.endpointGuid = p.endpointGuid
+  if (p.networkId >= 0) {
+    f.networkId = p.networkId
+    const name = NETWORKS.get(p.networkId)
+    if (name !== undefined) f.networkName = name
+  }
+  f.account = p.account
+}
+
+/** Field names for an account that is not the subject of the command (caller, recipient). */
+export interface AccountKeys { account: string; endpointGuid: string; networkId: string; networkName: string }
+
+export const accountKeys = (prefix: string): AccountKeys => ({
+  account: prefix, endpointGuid: `${prefix}EndpointGuid`, networkId: `${prefix}NetworkId`, networkName: `${prefix}NetworkName`,
+})
+
+/** addAccount under other names (`caller`, `callerNetworkId`, …). */
+export function addAccountAs(f: Fields, token: string | undefined, keys: AccountKeys): void {
+  if (token === undefined) return
+  const p = splitAccount(token)
+  if (p.endpointGuid !== undefined) f[keys.endpointGuid] = p.endpointGuid
+  if (p.networkId >= 0) addNetworkId(f, p.networkId, keys.networkId, keys.networkName)
+  f[keys.account] = p.account
 }
 
 /** Network ids from the address book (pidgin's MsnNetwork): 1 Messenger, 32 Yahoo!, … */
@@ -124,12 +193,17 @@ export const NETWORKS: ReadonlyMap<number, string> = new Map([
   [10, 'temporary group'], [11, 'cid'], [13, 'connect'], [14, 'remote'], [16, 'smtp'], [32, 'yahoo'],
 ])
 
-export function addNetwork(f: Fields, token: string | undefined, key = 'networkId'): void {
-  const id = toInt(token)
-  if (id === undefined) return
+/** A network id token: sets networkId and networkName (or the given names). */
+export function addNetwork(f: Fields, token: string | undefined, key = 'networkId', nameKey = 'networkName'): void {
+  if (token === undefined) return
+  const id = parseDecimal(token)
+  if (id >= 0) addNetworkId(f, id, key, nameKey)
+}
+
+function addNetworkId(f: Fields, id: number, key: string, nameKey: string): void {
   f[key] = id
   const name = NETWORKS.get(id)
-  if (name !== undefined) f[key === 'networkId' ? 'networkName' : `${key.slice(0, -2)}Name`] = name
+  if (name !== undefined) f[nameKey] = name
 }
 
 /** Presence status codes (CHG, ILN, NLN). */

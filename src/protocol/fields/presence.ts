@@ -6,7 +6,7 @@
  */
 import { addCapabilities } from '../capabilities.js'
 import type { CommandEvent, Fields } from '../events.js'
-import { addAccount, addName, addNetwork, addStatus, isDecimal, toInt, urlDecode, type FieldDecoder } from './common.js'
+import { accountKeys, addAccount, addAccountAs, addName, addNetwork, addStatus, isDecimal, toInt, urlDecode, type FieldDecoder } from './common.js'
 
 /** MSNObject types (messages.md section 7). */
 export const MSNOBJECT_TYPES: ReadonlyMap<number, string> = new Map([
@@ -188,14 +188,16 @@ function uum(cmd: CommandEvent): Fields {
   return f
 }
 
+const TO = accountKeys('to')
+
 // S: UBM bob@yahoo.example 32 alice@example.com 1 1 <len>  (layout unconfirmed: from, net, to, net, type)
 function ubm(cmd: CommandEvent): Fields {
   const a = cmd.args
   const f: Fields = {}
   addAccount(f, a[0])
   addNetwork(f, a[1])
-  addAccount(f, a[2], 'to')
-  addNetwork(f, a[3], 'toNetworkId')
+  addAccountAs(f, a[2], TO)
+  addNetwork(f, a[3], TO.networkId, TO.networkName)
   addType(f, a[4], UUM_TYPES)
   return f
 }

@@ -5,7 +5,7 @@
  */
 import { addCapabilities } from '../capabilities.js'
 import type { CommandEvent, Fields } from '../events.js'
-import { addAccount, addName, toInt, urlDecode, type FieldDecoder } from './common.js'
+import { accountKeys, addAccount, addAccountAs, addName, NETWORKS, splitAccount, toInt, urlDecode, type FieldDecoder } from './common.js'
 import { addReferralTail, addSwitchboardReferral } from './session.js'
 
 /** MSG acknowledgement modes (client form). */
@@ -29,10 +29,23 @@ function msg(cmd: CommandEvent): Fields {
     if (m !== undefined) f.ackMeaning = m
     return f
   }
-  addAccount(f, a[0], 'sender')
+  const sender = a[0]
+  if (sender !== undefined) {
+    // the most frequent server line of all: split without the generic helper's keyed stores
+    const p = splitAccount(sender)
+    f.sender = p.account
+    if (p.endpointGuid !== undefined) f.senderEndpointGuid = p.endpointGuid
+    if (p.networkId >= 0) {
+      f.senderNetworkId = p.networkId
+      const name = NETWORKS.get(p.networkId)
+      if (name !== undefined) f.senderNetworkName = name
+    }
+  }
   addName(f, a[1], 'senderName')
   return f
 }
+
+const CALLER = accountKeys('caller')
 
 // S: RNG 11752099 192.0.2.77:1863 CKI <cookie> alice@example.com Alice%20A. [U <domain>] [1]
 function rng(cmd: CommandEvent): Fields {
@@ -40,7 +53,7 @@ function rng(cmd: CommandEvent): Fields {
   const f: Fields = {}
   if (a[0] !== undefined) f.sessionId = a[0]
   addSwitchboardReferral(f, a, 1)
-  addAccount(f, a[4], 'caller')
+  addAccountAs(f, a[4], CALLER)
   addName(f, a[5], 'callerName')
   addReferralTail(f, a, 6)
   return f
