@@ -1,0 +1,421 @@
+/**
+ * MSG payloads (and the MIME messages of UUM/UBM): the header block, then the body by content
+ * type (messages.md sections 2-5): text with its X-MMS-IM-Format, typing, datacasts, legacy
+ * invitations, P2P, NS profile and mail notifications, custom emoticons. This runs for every MSG
+ * in the decoder's hot path, so the common types take the shortest route: one latin1 view of the
+ * bytes, indexOf-based line splitting, no regex per header. Never throws.
+ */
+import type { DecodedPayload } from './events.js'
+import {
+  decodeText, getHeader, headerObject, hexPreview, parseContentType, printableText, readHeaders,
+  scanHeaderBlock, utf8Header, type HeaderBlock,
+} from './mime.js'
+import { parseMsnObject, safeDecodeURIComponent } from './msnobject.js'
+import { decodeP2P } from './p2p.js'
+import { child, childrenNamed, findFirst, parseXml, textContent, type XmlElement } from './xml.js'
+
+/** X-MMS-IM-Format, decoded. */
+export interface ImFormat {
+  font?: string
+  effects?: { bold: boolean; italic: boolean; underline: boolean; strikethrough: boolean }
+  /** #rrggbb (the wire value is B G R hex with leading zeros dropped) */
+  color?: string
+  charset?: number
+  charsetName?: string
+  pitchFamily?: number
+  pitch?: string
+  family?: string
+  rtl?: boolean
+  error?: string
+}
+
+export const CHARSETS: Readonly<Record<number, string>> = {
+  0x00: 'ANSI', 0x01: 'default', 0x02: 'symbol', 0x80: 'Shift-JIS', 0x81: 'Hangul', 0x86: 'GB2312', 0x88: 'Big5',
+  0xa1: 'Greek', 0xa2: 'Turkish', 0xb1: 'Hebrew', 0xb2: 'Arabic', 0xba: 'Baltic', 0xcc: 'Cyrillic', 0xde: 'Thai', 0xee: 'Eastern European',
+}
+const PITCHES = ['default', 'fixed', 'variable']
+const FAMILIES = ['dontcare', 'roman', 'swiss', 'modern', 'script', 'decorative']
+const HEX = /^[0-9a-fA-F]{1,8}$/
+
+// X-MMS-IM-Format: FN=Segoe%20UI; EF=B; CO=ff; CS=0; PF=22
+export function decodeImFormat(value: string): ImFormat {
+  const f: ImFormat = {}
+  const bad: string[] = []
+  for (const part of value.split(';')) {
+    const eq = part.indexOf('=')
+    if (eq < 0) { if (part.trim() !== '') bad.push(part.trim()); continue }
+    const key = part.slice(0, eq).trim().toUpperCase()
+    const v = part.slice(eq + 1).trim()
+    switch (key) {
+      case 'FN': f.font = safeDecodeURIComponent(v); break
+      case 'EF': {
+        const e = v.toUpperCase()
+        f.effects = { bold: e.includes('B'), italic: e.includes('I'), underline: e.includes('U'), strikethrough: e.includes('S') }
+        break
+      }
+      case 'CO': {
+        if (!HEX.test(v) || v.length > 6) { bad.push(`CO=${v}`); break }
+        const bgr = v.toLowerCase().padStart(6, '0')
+        f.color = `#${bgr.slice(4, 6)}${bgr.slice(2, 4)}${bgr.slice(0, 2)}`
+        break
+      }
+      case 'CS': {
+        if (!HEX.test(v)) { bad.push(`CS=${v}`); break }
+        f.charset = parseInt(v, 16)
+        const name = CHARSETS[f.charset]
+        if (name !== undefined) f.charsetName = name
+        break
+      }
+      case 'PF': {
+        if (!HEX.test(v)) { bad.push(`PF=${v}`); break }
+        const pf = parseInt(v, 16)
+        f.pitchFamily = pf
+        f.pitch = PITCHES[pf & 0x3] ?? `0x${(pf & 0x3).toString(16)}`
+        f.family = FAMILIES[(pf >> 4) & 0xf] ?? `0x${((pf >> 4) & 0xf).toString(16)}`
+        break
+      }
+      case 'RL': f.rtl = v === '1'; break
+      default: if (key !== '') bad.push(key)
+    }
+  }
+  if (bad.length > 0) f.error = `unrecognised format fields: ${bad.join(', ')}`
+  return f
+}
+
+/** "=?utf-8?B?...?=" and "=?utf-8?Q?...?=" words (mail subjects and sender names). */
+export function decodeEncodedWords(s: string): string {
+  if (s.indexOf('=?') < 0) return s
+  return s.replace(/=\?([^?]+)\?([BbQq])\?([^?]*)\?=/g, (m, cs: string, enc: string, data: string) => {
+    const bytes = enc.toUpperCase() === 'B'
+      ? Buffer.from(data, 'base64')
+      : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9A-Fa-f]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1')
+    const t = decodeText(bytes, 0, bytes.length, cs)
+    return t.error === undefined ? t.text : m
+  })
+}
+
+/** A header block inside a body (invitations, datacasts, mail notifications). */
+function bodyBlock(buf: Buffer, start: number): HeaderBlock {
+  const b = scanHeaderBlock(buf.toString('latin1', start))
+  for (let i = 0; i < b.names.length; i++) { b.names[i] = utf8Header(b.names[i]!); b.values[i] = utf8Header(b.values[i]!) }
+  return b
+}
+
+const num = (v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined
+  const t = v.trim()
+  if (!/^-?\d{1,15}$/.test(t)) return undefined
+  return Number(t)
+}
+
+/** Set `out[key]` from a header when present, as a number when `numeric`. */
+function pick(out: Record<string, unknown>, b: HeaderBlock, header: string, key: string, numeric = false): void {
+  const v = getHeader(b.names, b.values, header)
+  if (v === undefined) return
+  if (!numeric) { out[key] = v; return }
+  const n = num(v)
+  out[key] = n ?? v
+}
+
+const DATACASTS: Readonly<Record<number, string>> = { 1: 'nudge', 2: 'wink', 3: 'voice-clip', 4: 'action-message' }
+
+const INVITE_APPS: Readonly<Record<string, string>> = {
+  '5D3E02AB-6190-11D3-BBBB-00C04F795683': 'file-transfer',
+  '02D3C01F-BF30-4825-A83A-DE7AF41648AA': 'voice',
+}
+
+const INVITE_FIELDS: ReadonlyArray<readonly [string, string, boolean?]> = [
+  ['invitation-command', 'command'], ['invitation-cookie', 'cookie'], ['application-name', 'applicationName'],
+  ['application-guid', 'applicationGuid'], ['session-protocol', 'sessionProtocol'], ['session-id', 'sessionId'],
+  ['application-file', 'fileName'], ['application-filesize', 'fileSize', true], ['connectivity', 'connectivity'],
+  ['launch-application', 'launchApplication'], ['request-data', 'requestData'], ['ip-address', 'ipAddress'],
+  ['ip-address-internal', 'ipAddressInternal'], ['port', 'port', true], ['portx', 'portX', true],
+  ['portx-internal', 'portXInternal', true], ['authcookie', 'authCookie'], ['sender-connect', 'senderConnect'],
+  ['cancel-code', 'cancelCode'],
+]
+
+const PROFILE_FIELDS: ReadonlyArray<readonly [string, string, boolean?]> = [
+  ['logintime', 'loginTime', true], ['lang_preference', 'langPreference', true], ['preferredemail', 'preferredEmail'],
+  ['country', 'country'], ['flags', 'flags', true], ['sid', 'sid', true], ['kv', 'kv', true],
+  ['clientip', 'clientIp'], ['clientport', 'clientPort', true],
+]
+const PROFILE_FLAGS: ReadonlyArray<readonly [string, string]> = [
+  ['emailenabled', 'emailEnabled'], ['abchmigrated', 'abchMigrated'], ['mpopenabled', 'mpopEnabled'], ['touneeded', 'touNeeded'],
+]
+
+const MAIL_TYPES: Readonly<Record<string, string>> = {
+  'text/x-msmsgsinitialemailnotification': 'initial',
+  'text/x-msmsgsemailnotification': 'new',
+  'text/x-msmsgsactivemailnotification': 'activity',
+  'text/x-msmsgsinitialmdatanotification': 'mail-data',
+  'text/x-msmsgsoimnotification': 'oim',
+}
+const MAIL_FIELDS: ReadonlyArray<readonly [string, string, boolean?]> = [
+  ['inbox-unread', 'inboxUnread', true], ['folders-unread', 'foldersUnread', true], ['inbox-url', 'inboxUrl'],
+  ['folders-url', 'foldersUrl'], ['post-url', 'postUrl'], ['from', 'from'], ['from-addr', 'fromAddr'],
+  ['subject', 'subject'], ['message-url', 'messageUrl'], ['dest-folder', 'destFolder'], ['src-folder', 'srcFolder'],
+  ['message-delta', 'messageDelta', true], ['id', 'id'],
+]
+
+/** 64-bit Passport member id from its two signed 32-bit halves. */
+function memberId(high: string | undefined, low: string | undefined): number | string | undefined {
+  const h = num(high), l = num(low)
+  if (h === undefined || l === undefined) return undefined
+  const v = (BigInt(h >>> 0) << 32n) | BigInt(l >>> 0)
+  return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString()
+}
+
+/** What a header block says, computed once per distinct block (they repeat: same sender, same client). */
+interface Head {
+  block: HeaderBlock
+  contentType: string | null
+  mediaType: string
+  charset: string | undefined
+  /** template; every payload gets its own copy */
+  headers: Record<string, string>
+  /** text/plain: X-MMS-IM-Format and the long-message headers, decoded */
+  format: ImFormat | undefined
+  textExtras: Record<string, unknown> | undefined
+  problem: string | undefined
+}
+
+function makeHead(block: HeaderBlock): Head {
+  const { names, values } = block
+  const contentType = getHeader(names, values, 'content-type')
+  const ct = contentType === undefined ? { mediaType: '' } : parseContentType(contentType)
+  let format: ImFormat | undefined, textExtras: Record<string, unknown> | undefined
+  if (ct.mediaType === 'text/plain') {
+    const fmt = getHeader(names, values, 'x-mms-im-format')
+    if (fmt !== undefined) format = decodeImFormat(fmt)
+    textExtras = {}
+    pick(textExtras, block, 'message-id', 'messageId')
+    pick(textExtras, block, 'chunks', 'chunks', true)
+    pick(textExtras, block, 'chunk', 'chunk', true)
+  }
+  return {
+    block, contentType: contentType ?? null, mediaType: ct.mediaType, charset: ct.charset,
+    headers: headerObject(names, values), format, textExtras,
+    problem: block.end === '' ? 'header block not terminated by an empty line' : contentType === undefined ? 'no Content-Type header' : undefined,
+  }
+}
+
+/**
+ * A direct-mapped cache of decoded header blocks, keyed by their exact text. The slot comes from a
+ * few sampled characters (where headers differ: near the end and in the middle), so a lookup
+ * costs one string comparison instead of hashing every byte of a fresh string.
+ */
+const SLOTS = 1024
+const slotKeys: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined)
+const slotHeads: Array<Head | undefined> = new Array<Head | undefined>(SLOTS).fill(undefined)
+
+function slotOf(key: string): number {
+  const l = key.length
+  let h = Math.imul(l, 0x9e3779b1)
+  h = Math.imul(h ^ key.charCodeAt(l >> 1), 0x85ebca6b)
+  h = Math.imul(h ^ key.charCodeAt((l * 3) >> 2), 0xc2b2ae35)
+  // charCodeAt past the start is NaN, which xor treats as 0
+  h = Math.imul(h ^ key.charCodeAt(l - 6) ^ (key.charCodeAt(l - 9) << 8), 0x27d4eb2f)
+  h = Math.imul(h ^ key.charCodeAt(l - 12) ^ (key.charCodeAt(l - 16) << 8), 0x165667b1)
+  h = Math.imul(h ^ key.charCodeAt(l - 21) ^ (key.charCodeAt(l - 27) << 8), 0x85ebca6b)
+  return (h ^ (h >>> 15)) & (SLOTS - 1)
+}
+
+/** How much of a payload to look at for its header block before looking at all of it. */
+const HEAD_WINDOW = 256
+
+/** The header block of a MIME payload, from the cache when the same block was seen before. */
+function readHead(buf: Buffer): Head {
+  const n = buf.length
+  let s = buf.toString('latin1', 0, n > HEAD_WINDOW ? HEAD_WINDOW : n)
+  let at = s.indexOf('\r\n\r\n')
+  if (at < 0 && n > HEAD_WINDOW) { s = buf.toString('latin1'); at = s.indexOf('\r\n\r\n') }
+  if (at < 0) return makeHead(readHeaders(buf))
+  const key = at + 4 === s.length ? s : s.slice(0, at + 4)
+  const slot = slotOf(key)
+  const cached = slotHeads[slot]
+  if (cached !== undefined && slotKeys[slot] === key) return cached
+  const head = makeHead(readHeaders(buf.subarray(0, at + 4)))
+  slotKeys[slot] = key
+  slotHeads[slot] = head
+  return head
+}
+
+function base(h: Head, kind: string): DecodedPayload {
+  const p: DecodedPayload = { kind, contentType: h.contentType, mediaType: h.mediaType, headers: { ...h.headers } }
+  if (h.charset !== undefined) p.charset = h.charset
+  return p
+}
+
+const copyFormat = (f: ImFormat): ImFormat => f.effects === undefined ? { ...f } : { ...f, effects: { ...f.effects } }
+
+/** Decode a MIME-like message payload (MSG, UUM, UBM). */
+export function decodeMimeMessage(buf: Buffer): DecodedPayload {
+  const head = readHead(buf)
+  const block = head.block
+  const { names, values } = block
+  const start = block.bodyStart
+  const ct = head
+  const problem = head.problem
+  let p: DecodedPayload
+  switch (ct.mediaType) {
+    case 'text/plain': {
+      p = base(head, 'text')
+      const t = decodeText(buf, start, buf.length, ct.charset)
+      p.text = t.text
+      if (head.format !== undefined) p.format = copyFormat(head.format)
+      if (head.textExtras !== undefined) for (const k in head.textExtras) p[k] = head.textExtras[k]
+      if (t.error !== undefined) p.error = t.error
+      break
+    }
+    case 'text/x-msmsgscontrol':
+      p = base(head, 'typing')
+      p.typingUser = getHeader(names, values, 'typinguser') ?? null
+      break
+    case 'text/x-msnmsgr-datacast': {
+      p = base(head, 'datacast')
+      const b = bodyBlock(buf, start)
+      p.fields = headerObject(b.names, b.values)
+      const id = num(getHeader(b.names, b.values, 'id'))
+      p.datacastId = id ?? null
+      p.datacastName = id === undefined ? null : DATACASTS[id] ?? 'unknown'
+      const data = getHeader(b.names, b.values, 'data')
+      if (data !== undefined) {
+        p.data = data
+        const obj = id === 2 || id === 3 ? parseMsnObject(data) : null
+        if (obj !== null) p.msnObject = obj
+      }
+      if (id === undefined) p.error = 'datacast without a numeric ID'
+      break
+    }
+    case 'text/x-msmsgsinvite': {
+      p = base(head, 'invite')
+      const b = bodyBlock(buf, start)
+      const inv: Record<string, unknown> = {}
+      for (const [h, k, n] of INVITE_FIELDS) pick(inv, b, h, k, n)
+      const guid = typeof inv.applicationGuid === 'string' ? INVITE_APPS[inv.applicationGuid.replace(/[{}]/g, '').toUpperCase()] : undefined
+      if (guid !== undefined) inv.application = guid
+      inv.fields = headerObject(b.names, b.values)
+      p.invitation = inv
+      if (inv.fileName !== undefined) p.fileName = inv.fileName
+      if (inv.fileSize !== undefined) p.fileSize = inv.fileSize
+      if (inv.command === undefined) p.error = 'invitation without Invitation-Command'
+      break
+    }
+    case 'application/x-msnmsgrp2p': {
+      p = base(head, 'p2p')
+      pick(p, block, 'p2p-dest', 'dest')
+      pick(p, block, 'p2p-src', 'src')
+      decodeP2P(buf, start, p)
+      break
+    }
+    case 'text/x-msmsgsprofile': {
+      p = base(head, 'profile')
+      for (const [h, k, n] of PROFILE_FIELDS) pick(p, block, h, k, n)
+      for (const [h, k] of PROFILE_FLAGS) {
+        const v = getHeader(names, values, h)
+        if (v !== undefined) p[k] = v.trim() === '1'
+      }
+      const id = memberId(getHeader(names, values, 'memberidhigh'), getHeader(names, values, 'memberidlow'))
+      if (id !== undefined) p.memberId = id
+      break
+    }
+    case 'text/x-msmsgssystemmessage': {
+      p = base(head, 'system')
+      const b = bodyBlock(buf, start)
+      p.fields = headerObject(b.names, b.values)
+      const type = num(getHeader(b.names, b.values, 'type') ?? getHeader(names, values, 'type'))
+      const arg = num(getHeader(b.names, b.values, 'arg1') ?? getHeader(names, values, 'arg1'))
+      if (type !== undefined) p.systemType = type
+      if (type === 1 && arg !== undefined) p.minutes = arg
+      break
+    }
+    case 'text/x-mms-emoticon':
+    case 'text/x-mms-animemoticon': {
+      p = base(head, 'emoticon')
+      p.animated = ct.mediaType === 'text/x-mms-animemoticon'
+      const t = decodeText(buf, start, buf.length, ct.charset).text.split('\t')
+      const list: Record<string, unknown>[] = []
+      for (let i = 0; i + 1 < t.length; i += 2) {
+        const shortcut = t[i]!.replace(/^[\r\n]+/, '')
+        if (shortcut === '' && t[i + 1] === '') continue
+        list.push({ shortcut, msnObject: parseMsnObject(t[i + 1]!) })
+      }
+      p.emoticons = list
+      break
+    }
+    case 'text/x-clientcaps':
+    case 'text/x-keepalive': {
+      p = base(head, ct.mediaType === 'text/x-clientcaps' ? 'clientcaps' : 'keepalive')
+      const b = bodyBlock(buf, start)
+      p.fields = headerObject(b.names, b.values)
+      break
+    }
+    case 'image/gif':
+    case 'application/x-ms-ink':
+      p = base(head, 'ink')
+      p.dataLength = buf.length - start
+      p.preview = hexPreview(buf, start)
+      break
+    default: {
+      const mail = MAIL_TYPES[ct.mediaType]
+      if (mail !== undefined) { p = decodeMail(base(head, 'mail'), mail, buf, block); break }
+      p = base(head, 'mime')
+      const text = printableText(buf, start, buf.length)
+      if (text !== undefined) p.text = text
+      else { p.dataLength = buf.length - start; p.preview = hexPreview(buf, start) }
+    }
+  }
+  if (problem !== undefined && p.error === undefined) p.error = problem
+  return p
+}
+
+function decodeMail(p: DecodedPayload, mailType: string, buf: Buffer, head: HeaderBlock): DecodedPayload {
+  p.mailType = mailType
+  const body = bodyBlock(buf, head.bodyStart)
+  p.fields = headerObject(body.names, body.values)
+  for (const [h, k, n] of MAIL_FIELDS) {
+    pick(p, head, h, k, n)
+    pick(p, body, h, k, n)
+  }
+  if (typeof p.from === 'string') p.from = decodeEncodedWords(p.from)
+  if (typeof p.subject === 'string') p.subject = decodeEncodedWords(p.subject)
+  const md = getHeader(body.names, body.values, 'mail-data') ?? getHeader(head.names, head.values, 'mail-data')
+  if (md !== undefined) p.mailData = decodeMailData(md)
+  return p
+}
+
+function numText(el: XmlElement | undefined): number | string | undefined {
+  if (el === undefined) return undefined
+  const t = textContent(el).trim()
+  return /^\d{1,15}$/.test(t) ? Number(t) : t
+}
+
+// Mail-Data: <MD><E><I>3</I><IU>1</IU><O>0</O><OU>0</OU></E><Q>..</Q><M><T>11</T><E>bob@..</E>...</M></MD>
+export function decodeMailData(raw: string): Record<string, unknown> {
+  const v = raw.trim()
+  if (v === 'too-large') return { tooLarge: true }
+  const doc = parseXml(v)
+  const md = findFirst(doc.roots, 'MD')
+  if (md === undefined) return { error: doc.error ?? 'no <MD> element' }
+  const out: Record<string, unknown> = {}
+  const e = child(md, 'E')
+  for (const [tag, key] of [['I', 'inboxTotal'], ['IU', 'inboxUnread'], ['O', 'otherTotal'], ['OU', 'otherUnread']] as const) {
+    const x = numText(child(e, tag))
+    if (x !== undefined) out[key] = x
+  }
+  const q = child(md, 'Q')
+  for (const [tag, key] of [['QTM', 'quotaTotal'], ['QNM', 'quotaUsed']] as const) {
+    const x = numText(child(q, tag))
+    if (x !== undefined) out[key] = x
+  }
+  out.offlineMessages = childrenNamed(md, 'M').map((m) => {
+    const o: Record<string, unknown> = {}
+    for (const [tag, key] of [['T', 'type'], ['S', 'state'], ['RT', 'received'], ['SZ', 'size'], ['E', 'from'], ['I', 'id'], ['F', 'folder'], ['N', 'name'], ['SU', 'subject']] as const) {
+      const x = tag === 'T' || tag === 'S' || tag === 'SZ' ? numText(child(m, tag)) : child(m, tag) === undefined ? undefined : textContent(child(m, tag))
+      if (x !== undefined) o[key] = x
+    }
+    return o
+  })
+  if (doc.error !== undefined) out.error = doc.error
+  return out
+}
