@@ -54,7 +54,7 @@ export function parseDialect(token: string): number | null {
   return Number.isInteger(n) && n >= 2 && n <= 99 ? n : null
 }
 
-interface Pending { line: Buffer; tokens: string[]; lenIdx: number; need: number; offset: number; wire: WireLayout | undefined }
+interface Pending { line: Buffer; lower: boolean; withTrId: boolean; tokens: string[]; lenIdx: number; need: number; offset: number; wire: WireLayout | undefined }
 
 export class MsnpDecoder {
   readonly limits: Limits
@@ -151,7 +151,8 @@ export class MsnpDecoder {
         if (avail < p.need) return
         const payload = this.#take(p.need)
         this.#pending = null
-        events.push(this.#command(p.tokens, p.lenIdx, Buffer.concat([p.line, payload]), payload, p.offset, p.wire))
+        const raw = Buffer.concat([p.line, payload])
+        events.push(this.#command(p.tokens, p.lower, p.withTrId, p.lenIdx, raw, raw.subarray(p.line.length), p.offset, p.wire))
         continue
       }
       if (this.#resync && !this.#seekCommandStart(events)) return
@@ -222,10 +223,12 @@ export class MsnpDecoder {
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'empty-line', 'empty line'))
       return
     }
-    const lineBytes = buf.subarray(start, end)
-    let text: string
-    if (isUtf8(lineBytes)) text = lineBytes.toString('utf8')
-    else { text = lineBytes.toString('latin1'); wire = { ...wire, latin1: true } }
+    // valid UTF-8 decodes without U+FFFD (a literal U+FFFD is rare: then ask isUtf8)
+    let text = buf.toString('utf8', start, end)
+    if (text.includes('\uFFFD') && !isUtf8(buf.subarray(start, end))) {
+      text = buf.toString('latin1', start, end)
+      wire = { ...wire, latin1: true }
+    }
     let tokens = text.split(' ')
     let irregular = text.indexOf('\t') >= 0
     if (!irregular) for (let i = 0; i < tokens.length; i++) if (tokens[i] === '') { irregular = true; break }
@@ -246,15 +249,19 @@ export class MsnpDecoder {
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'not-a-command', `not an MSNP command: ${JSON.stringify(text.slice(0, 40))}`))
       return
     }
-    const upper = verb.toUpperCase()
-    const lenIdx = payloadLengthIndex(upper === verb ? tokens : [upper, ...tokens.slice(1)], this.from, this.dialectState.dialect)
+    // tables are keyed by upper-case verbs; lower-case ones are decoded as their upper-case twin
+    const lower = verb.charCodeAt(0) >= 97 || verb.charCodeAt(1) >= 97 || verb.charCodeAt(2) >= 97
+    const keyed = lower ? [verb.toUpperCase(), ...tokens.slice(1)] : tokens
+    const dialect = this.dialectState.dialect
+    const lenIdx = payloadLengthIndex(keyed, this.from, dialect)
+    const withTrId = hasTrId(keyed, this.from, dialect)
     if (lenIdx < 0) {
       const raw = this.#take(lf + 1 - start)
-      events.push(this.#command(tokens, -1, raw, null, offset, wire))
+      events.push(this.#command(tokens, lower, withTrId, -1, raw, null, offset, wire))
       return
     }
     const lenToken = tokens[lenIdx]!
-    if (lenIdx === 1 && hasTrId(upper === verb ? tokens : [upper, ...tokens.slice(1)], this.from, this.dialectState.dialect)) {
+    if (lenIdx === 1 && withTrId) {
       // `QRY 11`: the only number is the TrID, the length is missing
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'bad-payload-length', `${verb} needs a payload length after its TrID`))
       return
@@ -268,34 +275,32 @@ export class MsnpDecoder {
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'payload-too-large', `${verb} announces ${need} payload bytes, limit ${this.limits.maxPayload}`))
       return
     }
-    if (String(need) !== lenToken) wire = { ...wire, lengthToken: lenToken }
+    if (lenToken.length > 1 && lenToken.charCodeAt(0) === 48) wire = { ...wire, lengthToken: lenToken }
     const lineLen = lf + 1 - start
     if (buf.length - lf - 1 >= need) {
       const raw = this.#take(lineLen + need)
-      events.push(this.#command(tokens, lenIdx, raw, raw.subarray(lineLen), offset, wire))
+      events.push(this.#command(tokens, lower, withTrId, lenIdx, raw, raw.subarray(lineLen), offset, wire))
       return
     }
     // wait for the payload; copy the line so the chunk it came in can be released
     const line = Buffer.from(this.#take(lineLen))
-    this.#pending = { line, tokens, lenIdx, need, offset, wire }
+    this.#pending = { line, tokens, lower, withTrId, lenIdx, need, offset, wire }
   }
 
-  #command(tokens: string[], lenIdx: number, raw: Buffer, payloadRaw: Buffer | null, offset: number, wire: WireLayout | undefined): CommandEvent {
+  #command(tokens: string[], lower: boolean, withTrId: boolean, lenIdx: number, raw: Buffer, payloadRaw: Buffer | null, offset: number, wire: WireLayout | undefined): CommandEvent {
     const verb = tokens[0]!
     const from = this.from
-    const upper = verb.toUpperCase()
-    const withTrId = hasTrId(upper === verb ? tokens : [upper, ...tokens.slice(1)], from, this.dialectState.dialect)
     let trId: number | null = null
     if (withTrId) {
       const t = tokens[1]!
       trId = Number(t)
       if (trId > 4294967295) trId = null
-      else if (String(trId) !== t) wire = { ...wire, trIdToken: t }
+      else if (t.length > 1 && t.charCodeAt(0) === 48) wire = { ...wire, trIdToken: t }
     }
     const argEnd = lenIdx < 0 ? tokens.length : lenIdx
     const args = tokens.slice(trId === null ? 1 : 2, argEnd)
     if (lenIdx >= 0 && lenIdx !== tokens.length - 1) args.push(...tokens.slice(lenIdx + 1))
-    if (upper === 'VER') this.#noteVer(args)
+    if (verb === 'VER' || (lower && verb.toUpperCase() === 'VER')) this.#noteVer(args)
     const dialect = this.dialectState.dialect
     const event: CommandEvent = {
       kind: 'command', from, offset, raw, verb, trId, args,
@@ -303,7 +308,7 @@ export class MsnpDecoder {
       payloadRaw, fields: {}, payload: null, dialect,
     }
     if (wire !== undefined) event.wire = wire
-    if (upper !== verb) event.notes = ['lowercase verb']
+    if (lower) event.notes = ['lowercase verb']
     else if (!KNOWN_VERBS.has(verb) && !isErrorVerb(verb)) event.notes = ['unknown verb']
     if (this.#decode) {
       event.fields = decodeFields(event)
