@@ -72,7 +72,7 @@ export class LabServer extends EventEmitter<LabServerEvents> {
   readonly ns: Endpoint
   readonly sb: Endpoint
   readonly #peers: LabPeer[] = []
-  readonly #sockets = new Set<Socket>()
+  readonly #open = new Map<Socket, Promise<string>>()
   readonly #listeners: Record<LabRole, Server>
 
   /** @internal use startLabServer */
@@ -120,7 +120,6 @@ export class LabServer extends EventEmitter<LabServerEvents> {
       refused: false,
     }
     this.#peers.push(peer)
-    this.#sockets.add(socket)
     peer.refused = options.allow !== undefined && !options.allow(peer)
     let session: NsSession | SbSession | null = null
     const conn = new MsnpConnection(socket, {
@@ -132,8 +131,9 @@ export class LabServer extends EventEmitter<LabServerEvents> {
       command: (cmd) => session?.command(cmd),
       malformed: (ev) => session?.malformed(ev),
     })
+    this.#open.set(socket, conn.done)
     void conn.done.then((reason) => {
-      this.#sockets.delete(socket)
+      this.#open.delete(socket)
       peer.closedAt = new Date()
       peer.closeReason = reason
       this.emit('connection-closed', peer)
@@ -143,9 +143,11 @@ export class LabServer extends EventEmitter<LabServerEvents> {
     session = role === 'SB' ? new SbSession(this.hub, conn) : new NsSession(this.hub, conn, role)
   }
 
-  /** Close the listeners and every connection. */
+  /** Close the listeners and every connection; resolves when all are closed. */
   async close(): Promise<void> {
-    for (const s of this.#sockets) s.destroy()
+    const open = [...this.#open.values()]
+    for (const s of this.#open.keys()) s.destroy()
+    await Promise.all(open)
     await Promise.all(Object.values(this.#listeners).map((l) => new Promise<void>((resolve) => {
       if (!l.listening) return resolve()
       l.close(() => resolve())
