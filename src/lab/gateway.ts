@@ -415,7 +415,10 @@ export class GatewayClientSocket extends Duplex {
     this.sessionId = h.sessionId
     const xHost = res.headers['x-msn-host']
     const next = typeof xHost === 'string' && xHost !== '' ? xHost : h.gwIp
-    if (next !== null && next !== '') this.#gwHost = next
+    if (next !== null && next !== '') {
+      const [host, port] = splitHost(next, this.#o.gateway.port)
+      this.#gwHost = hostWithPort(host, port)
+    }
     if (body.length > 0) { this.#touch(); this.push(body) }
     if (h.sessionClose) {
       this.#ended = true

@@ -1,0 +1,168 @@
+/**
+ * One gateway session (one SessionID) as one logical connection: a decoder per side fed with
+ * successive bodies (so several commands per body and a command split across bodies both
+ * work), the decision for every command, and the bytes waiting for the next request or answer.
+ *
+ * Requests of a session run one at a time (`run`), in the order they reach msnscope: the real
+ * gateway answers 400 to overlapping requests, and each side's decoder must see its bytes in
+ * order. No I/O here; http-gateway.ts sends and answers.
+ */
+import { MsnpDecoder, type Limits } from '../protocol/decoder.js'
+import type { MsnpEvent, Side } from '../protocol/events.js'
+import type { CommandScopeEvent } from '../events.js'
+import { FORWARD, type Decider, type Decision, type DecisionContext } from '../rules/decision.js'
+import type { ConnState, SessionTracker } from '../session/tracker.js'
+import type { EventHub } from './hub.js'
+
+/** What one body became once every command in it was decided. */
+export interface BodyResult {
+  /** bytes that go on to the other side */
+  out: Buffer[]
+  /** bytes that go back to the sender (replies, injections toward it) */
+  back: Buffer[]
+  /** set when a rule closed the session or a limit was hit */
+  close: string | null
+}
+
+export interface GatewaySessionOptions {
+  state: ConnState
+  /** the client named the gateway in absolute URIs (msnscope is its HTTP proxy) */
+  forward: boolean
+  gateway: { host: string; port: number }
+  hub: EventHub
+  tracker: SessionTracker
+  decider: () => Decider
+  limits: Limits
+}
+
+export class GatewaySession implements DecisionContext {
+  readonly state: ConnState
+  readonly forward: boolean
+  /** the part of SessionID before the dot, once the gateway gave one */
+  key: string | null = null
+  /** the latest SessionID from the gateway, and the one the client last received */
+  upstreamSid: string | null = null
+  clientSid: string | null = null
+  /** where the next request goes (reverse mode follows GW-IP / X-MSN-Host here) */
+  gateway: { host: string; port: number }
+  /** the local address reverse-mode clients reached msnscope on (for GW-IP) */
+  localAddress: string | null = null
+  /** the real GW-IP (or X-MSN-Host) last seen, for redirect events */
+  realGwIp: string | null = null
+  readonly bytes = { client: 0, server: 0 }
+  readonly counters = { requests: 0, polls: 0, emptyPolls: 0 }
+  /** server bytes (and replies) for the client's next answer */
+  readonly toClient: Buffer[] = []
+  /** bytes for the server that wait for a request of msnscope's own */
+  readonly toServer: Buffer[] = []
+  /** requests queued or running */
+  pending = 0
+  closed = false
+  lastActivity = Date.now()
+  readonly #decoders: Record<Side, MsnpDecoder>
+  #chain: Promise<void> = Promise.resolve()
+  #maxClientTrId = 0
+  #injectedTrIds = 0
+  readonly #o: GatewaySessionOptions
+
+  constructor(o: GatewaySessionOptions) {
+    this.#o = o
+    this.state = o.state
+    this.forward = o.forward
+    this.gateway = o.gateway
+    const dialect = o.state.dialectState
+    this.#decoders = {
+      client: new MsnpDecoder('client', { dialect, limits: o.limits }),
+      server: new MsnpDecoder('server', { dialect, limits: o.limits }),
+    }
+  }
+
+  get conn(): string { return this.state.conn }
+
+  nextClientTrId(): number {
+    this.#injectedTrIds++
+    return this.#maxClientTrId + 1000 + this.#injectedTrIds
+  }
+
+  /** Run one request of this session after the ones before it; a failure ends only this job. */
+  run(job: () => Promise<void>): Promise<void> {
+    this.pending++
+    const next = this.#chain.then(job).catch(() => {}).finally(() => { this.pending-- })
+    this.#chain = next
+    return next
+  }
+
+  /** Decode one body of one side and decide every command in it. */
+  async process(from: Side, body: Buffer): Promise<BodyResult> {
+    const result: BodyResult = { out: [], back: [], close: null }
+    if (body.length === 0) return result
+    this.bytes[from] += body.length
+    const events = this.#decoders[from].push(body)
+    for (const ev of events) {
+      if (result.close !== null || this.closed) break
+      const d = this.#handle(from, ev, result)
+      if (d !== undefined) await d
+    }
+    return result
+  }
+
+  /** What the decoders still hold when the session ends (a command cut short). */
+  flush(): void {
+    for (const from of ['client', 'server'] as const) {
+      for (const ev of this.#decoders[from].end()) {
+        if (ev.kind === 'malformed') this.#emitMalformed(from, ev)
+      }
+    }
+  }
+
+  #emitMalformed(from: Side, ev: Extract<MsnpEvent, { kind: 'malformed' }>): void {
+    const hub = this.#o.hub
+    hub.emit({ ...hub.base(this.state), kind: 'malformed', from, code: ev.code, reason: ev.reason, raw: ev.raw })
+  }
+
+  #handle(from: Side, ev: MsnpEvent, result: BodyResult): Promise<void> | undefined {
+    const hub = this.#o.hub
+    if (ev.kind === 'malformed') {
+      this.#emitMalformed(from, ev)
+      if (ev.code === 'line-too-long' || ev.code === 'payload-too-large') {
+        hub.emit({ ...hub.base(this.state), kind: 'limit', limit: ev.code === 'line-too-long' ? 'max-line' : 'max-payload', detail: `${from}: ${ev.reason}` })
+        result.close = `limit: ${ev.reason}`
+        return undefined
+      }
+      result.out.push(ev.raw)
+      return undefined
+    }
+    if (from === 'client' && ev.trId !== null && ev.trId > this.#maxClientTrId) this.#maxClientTrId = ev.trId
+    this.#o.tracker.observe(this.state, ev)
+    const event: CommandScopeEvent = { ...hub.base(this.state), kind: 'command', command: ev, action: 'pass', seq: 0, ts: '' }
+    let decision: Decision | Promise<Decision>
+    try { decision = this.#o.decider()(event, this) } catch (err) {
+      hub.emit({ ...hub.base(this.state), kind: 'rule-error', rule: '(decider)', error: String(err) })
+      decision = FORWARD
+    }
+    if (decision instanceof Promise) {
+      return decision.then((d) => this.#carryOut(from, event, d, result), () => this.#carryOut(from, event, FORWARD, result))
+    }
+    this.#carryOut(from, event, decision, result)
+    return undefined
+  }
+
+  /** As the TCP relay does: label and emit the event, then route the bytes the decision names. */
+  #carryOut(from: Side, event: CommandScopeEvent, d: Decision, result: BodyResult): void {
+    const hub = this.#o.hub
+    for (const extra of d.events ?? []) hub.emit(extra as never)
+    if (d !== FORWARD) {
+      event.action = d.action
+      if (d.rule !== undefined) event.rule = d.rule
+      if (d.tags !== undefined) event.tags = d.tags
+      if (d.verdict === 'replace' && d.bytes !== undefined) event.forwarded = d.bytes
+    }
+    const { seq: _s, ts: _t, ...pending } = event
+    hub.emit(pending)
+    if (d.verdict === 'forward') result.out.push(event.command.raw)
+    else if (d.verdict === 'replace') result.out.push(d.bytes ?? event.command.raw)
+    if (d.reply !== undefined) result.back.push(d.reply)
+    for (const inj of d.inject ?? []) (inj.to === from ? result.back : result.out).push(inj.bytes)
+    if (d.verdict === 'close') result.close = `closed by rule ${d.rule ?? ''}`.trim()
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The gateway's way out: every request msnscope sends to a real MSN gateway goes through
+ * http-proxy with a keep-alive agent, and its response comes back whole (status, headers with
+ * their original spelling, body) so that the body can be decoded and rewritten.
+ *
+ * The outgoing request is described by a small stand-in for the client's IncomingMessage
+ * rather than the client's own: a gateway request must outlive the client that asked for it
+ * (a client that gives up in the middle of a poll must not cancel what the gateway already
+ * took from its queue), and msnscope also sends requests of its own (injected commands).
+ *
+ * Never throws: every failure (refused, reset, timeout, garbage, a body cut short) becomes
+ * `{ ok: false, error }`.
+ */
+import { EventEmitter } from 'node:events'
+import http from 'node:http'
+import { Readable } from 'node:stream'
+import httpProxy from 'http-proxy'
+
+export interface UpstreamRequest {
+  target: { host: string; port: number }
+  /** origin-form path and query (`/gateway/gateway.dll?SessionID=…`) */
+  path: string
+  /** header name/value pairs as they should go out (spelling kept); Content-Length is set here */
+  headers: Array<[string, string]>
+  body: Buffer
+}
+
+export interface UpstreamResponse {
+  status: number
+  statusMessage: string
+  /** name/value pairs in the order and spelling the gateway used */
+  headers: Array<[string, string]>
+  body: Buffer
+}
+
+export type UpstreamResult = { ok: true; res: UpstreamResponse } | { ok: false; error: string }
+
+export interface GatewayUpstreamOptions {
+  /** local address to dial from */
+  localAddress?: string
+  /** give up on a gateway that has not answered completely after this long */
+  timeoutMs: number
+  /** largest response body accepted */
+  maxBody: number
+  maxSockets?: number
+}
+
+/** Stands in for the client's request inside http-proxy (see the file comment). */
+class OutgoingRequest extends EventEmitter {
+  readonly method = 'POST'
+  readonly httpVersion = '1.1'
+  readonly socket = { destroyed: false }
+  proxyReq: http.ClientRequest | null = null
+  constructor(readonly url: string, readonly headers: Record<string, string>, readonly onResponse: (res: http.IncomingMessage) => void) { super() }
+}
+
+const NOT_SENT = { headersSent: false, finished: false } as unknown as http.ServerResponse
+
+export class GatewayUpstream {
+  readonly agent: http.Agent
+  /** relays gateway requests; responses are handled here */
+  readonly #gateway: httpProxy
+  /** relays everything else (plain forward proxying, CORS preflights) */
+  readonly #relay: httpProxy
+  readonly #o: GatewayUpstreamOptions
+
+  constructor(o: GatewayUpstreamOptions) {
+    this.#o = o
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: o.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' })
+    const local = o.localAddress !== undefined ? { localAddress: o.localAddress } : {}
+    this.#gateway = httpProxy.createProxyServer({ agent: this.agent, selfHandleResponse: true, xfwd: false, ...local })
+    this.#relay = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, ...local })
+    this.#gateway.on('proxyRes', (proxyRes, req) => {
+      if (req instanceof OutgoingRequest) req.onResponse(proxyRes)
+    })
+    this.#gateway.on('proxyReq', (proxyReq, req) => {
+      if (req instanceof OutgoingRequest) req.proxyReq = proxyReq
+    })
+    this.#gateway.on('error', () => { /* reported through each request's callback */ })
+    this.#relay.on('error', () => { /* reported through each request's callback */ })
+  }
+
+  /** Send one gateway request and collect the whole answer. */
+  send(r: UpstreamRequest): Promise<UpstreamResult> {
+    return new Promise((resolve) => {
+      let settled = false
+      const finish = (result: UpstreamResult): void => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        resolve(result)
+      }
+      const headers: Record<string, string> = {}
+      for (const [k, v] of r.headers) if (k.toLowerCase() !== 'content-length') headers[k] = v
+      headers['Content-Length'] = String(r.body.length)
+      const out = new OutgoingRequest(r.path, headers, (res) => this.#collect(res, finish))
+      const timer = setTimeout(() => {
+        finish({ ok: false, error: `no complete answer within ${this.#o.timeoutMs} ms` })
+        out.proxyReq?.destroy()
+      }, this.#o.timeoutMs)
+      timer.unref()
+      try {
+        this.#gateway.web(out as unknown as http.IncomingMessage, NOT_SENT, {
+          target: { host: r.target.host, port: r.target.port, protocol: 'http:' },
+          buffer: Readable.from([r.body], { objectMode: false }),
+        }, (err) => {
+          const e = err as NodeJS.ErrnoException
+          finish({ ok: false, error: describeError(e) })
+        })
+      } catch (err) {
+        finish({ ok: false, error: `cannot send: ${String(err)}` })
+      }
+    })
+  }
+
+  #collect(res: http.IncomingMessage, finish: (r: UpstreamResult) => void): void {
+    const chunks: Buffer[] = []
+    let size = 0
+    const declared = res.headers['content-length']
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > this.#o.maxBody) {
+        finish({ ok: false, error: `answer body larger than ${this.#o.maxBody} bytes` })
+        res.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    res.on('end', () => {
+      if (!res.complete) return
+      const headers: Array<[string, string]> = []
+      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!])
+      finish({ ok: true, res: { status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) } })
+    })
+    const cut = (): void => finish({ ok: false, error: `answer cut short: ${size}${declared !== undefined ? ` of ${declared}` : ''} body bytes` })
+    res.on('aborted', cut)
+    res.on('error', cut)
+    res.on('close', () => { if (!res.complete) cut() })
+  }
+
+  /** Relay a request untouched (plain forward proxying, CORS preflights); answers 502 on failure. */
+  relay(req: http.IncomingMessage, res: http.ServerResponse, target: { host: string; port: number }, path: string, onError: (error: string) => void): void {
+    req.url = path
+    this.#relay.web(req, res, { target: { host: target.host, port: target.port, protocol: 'http:' }, changeOrigin: false }, (err) => {
+      onError(describeError(err as NodeJS.ErrnoException))
+      if (!res.headersSent && !res.destroyed) {
+        res.writeHead(502, { 'Content-Type': 'text/plain' })
+        res.end('msnscope: the server could not be reached\n')
+      } else res.destroy()
+    })
+  }
+
+  close(): void {
+    this.#gateway.close()
+    this.#relay.close()
+    this.agent.destroy()
+  }
+}
+
+function describeError(e: NodeJS.ErrnoException): string {
+  if (e.code === 'HPE_INVALID_CONSTANT' || e.code === 'HPE_INVALID_STATUS' || e.code?.startsWith('HPE_') === true) return `not an HTTP answer (${e.code}: ${e.message})`
+  if (e.code === 'ECONNRESET' && e.message === 'socket hang up') return 'connection closed before an answer'
+  return e.code !== undefined ? `${e.code}${e.message !== '' && !e.message.includes(e.code) ? `: ${e.message}` : ''}` : e.message
+}
