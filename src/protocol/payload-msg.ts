@@ -170,6 +170,8 @@ interface Head {
   block: HeaderBlock
   contentType: string | null
   mediaType: string
+  /** the media type whose decoder applies (a long message's continuation parts have none) */
+  decodeAs: string
   charset: string | undefined
   /** template; every payload gets its own copy */
   headers: Record<string, string>
@@ -184,7 +186,9 @@ function makeHead(block: HeaderBlock): Head {
   const contentType = getHeader(names, values, 'content-type')
   const ct = contentType === undefined ? { mediaType: '' } : parseContentType(contentType)
   let format: ImFormat | undefined, textExtras: Record<string, unknown> | undefined
-  if (ct.mediaType === 'text/plain') {
+  // the later parts of a long message carry only Message-ID and Chunk (messages.md section 3.1)
+  const continuation = contentType === undefined && getHeader(names, values, 'chunk') !== undefined
+  if (ct.mediaType === 'text/plain' || continuation) {
     const fmt = getHeader(names, values, 'x-mms-im-format')
     if (fmt !== undefined) format = decodeImFormat(fmt)
     textExtras = {}
@@ -193,9 +197,9 @@ function makeHead(block: HeaderBlock): Head {
     pick(textExtras, block, 'chunk', 'chunk', true)
   }
   return {
-    block, contentType: contentType ?? null, mediaType: ct.mediaType, charset: ct.charset,
+    block, contentType: contentType ?? null, mediaType: ct.mediaType, decodeAs: continuation ? 'text/plain' : ct.mediaType, charset: ct.charset,
     headers: headerObject(names, values), format, textExtras,
-    problem: block.end === '' ? 'header block not terminated by an empty line' : contentType === undefined ? 'no Content-Type header' : undefined,
+    problem: block.end === '' ? 'header block not terminated by an empty line' : contentType === undefined && !continuation ? 'no Content-Type header' : undefined,
   }
 }
 
@@ -257,7 +261,7 @@ export function decodeMimeMessage(buf: Buffer): DecodedPayload {
   const ct = head
   const problem = head.problem
   let p: DecodedPayload
-  switch (ct.mediaType) {
+  switch (head.decodeAs) {
     case 'text/plain': {
       p = base(head, 'text')
       const t = decodeText(buf, start, buf.length, ct.charset)
