@@ -6,6 +6,8 @@ import type { CommandEvent } from '../../src/protocol/events.js'
 export class WirePeer {
   readonly decoder: MsnpDecoder
   readonly closed: Promise<void>
+  /** our port, as the server sees it */
+  readonly localPort: number
   #queue: CommandEvent[] = []
   #waiters: { resolve: (c: CommandEvent) => void; reject: (e: Error) => void }[] = []
   #ended = false
@@ -13,6 +15,7 @@ export class WirePeer {
 
   private constructor(readonly socket: Socket, dialect: number | null) {
     this.decoder = new MsnpDecoder('server', { dialect, decode: false })
+    this.localPort = socket.localPort ?? 0
     socket.on('data', (chunk: Buffer) => {
       for (const ev of this.decoder.push(chunk)) {
         if (ev.kind === 'command') this.#deliver(ev)
