@@ -131,3 +131,28 @@ test('a silent peer is dropped after the idle timeout; refused peers are reporte
   assert.equal(info.refused, true)
   assert.equal(info.remoteAddress, '127.0.0.1')
 })
+
+test('a peer that stops reading is dropped once its output queue is full; the sender carries on', async (t) => {
+  const server = await lab(t, { maxOutputBytes: 64 * 1024 })
+  const { alice, chat, bobChat } = await liveChat(t, server)
+  const bobSb = server.peers.find((p) => p.role === 'SB' && p.remotePort === bobChat.channel.conn.socket.localPort)
+  assert.ok(bobSb !== undefined)
+  bobChat.channel.conn.socket.pause()
+
+  const body = Buffer.alloc(100 * 1024, 0x61)
+  const payload = Buffer.concat([Buffer.from('MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n'), body])
+  const socket = chat.channel.conn.socket
+  let sent = 0
+  const pump = (): void => {
+    while (bobSb.closedAt === undefined && sent < 1000) {
+      chat.channel.post('MSG', ['U'], payload)
+      sent++
+      if (socket.writableLength > 0) return void socket.once('drain', pump)
+    }
+  }
+  pump()
+  while (bobSb.closedAt === undefined) await once(server, 'connection-closed')
+  assert.match(bobSb.closeReason ?? '', /not reading/)
+  await chat.waitFor('left', (l) => l.account === 'bob@example.net')
+  await alice.ping()
+})
