@@ -120,7 +120,11 @@ export class LabServer extends EventEmitter<LabServerEvents> {
       refused: false,
     }
     this.#peers.push(peer)
-    peer.refused = options.allow !== undefined && !options.allow(peer)
+    try {
+      peer.refused = options.allow !== undefined && !options.allow(peer)
+    } catch {
+      peer.refused = true
+    }
     let session: NsSession | SbSession | null = null
     const conn = new MsnpConnection(socket, {
       peer: 'client',
