@@ -147,7 +147,8 @@ export class TcpProxy {
     const client = endpoint(socket.remoteAddress, socket.remotePort)
     const server = endpoint(real.host, real.port)
     const state = this.tracker.open({ conn: this.hub.nextConnId(), transport: 'tcp', client, server, ...(kind === 'NS' ? { role: 'NS' } : {}) })
-    if (kind === 'SB' && state.role === '?') state.role = 'SB'
+    // the main upstream is a dispatch server until it logs the client in itself (then NS)
+    if (state.role === '?') state.role = kind ?? 'DS'
     this.hub.emit({ ...this.hub.base(state), kind: 'session-open', ...(state.parent !== undefined ? { parent: state.parent } : {}), ...(state.via !== undefined ? { via: state.via } : {}) })
     const onBytes = this.#o.onBytes
     const relay = new Relay({
