@@ -73,7 +73,7 @@ export class SessionTracker {
       dialectState: { dialect: info.dialect ?? null, confirmed: info.dialect !== undefined && info.dialect !== null },
       children: [],
     }
-    if (state.role === '?' && info.server !== null) {
+    if ((state.role === '?' || state.role === 'NS') && info.server !== null) {
       const ref = this.#nsTargets.get(info.server)
       if (ref !== undefined) this.#adopt(state, ref)
     }
