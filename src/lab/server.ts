@@ -43,6 +43,8 @@ export interface LabServerOptions {
   idleTimeoutMs?: number
   /** refuse (close at once) sockets this returns false for; they are still reported */
   allow?: (peer: LabPeer) => boolean
+  /** sees every chunk a peer sends, as received (tests compare it with what clients sent) */
+  tap?: (peer: LabPeer, bytes: Buffer) => void
 }
 
 export interface Endpoint { host: string; port: number }
@@ -126,6 +128,8 @@ export class LabServer extends EventEmitter<LabServerEvents> {
       peer.refused = true
     }
     let session: NsSession | SbSession | null = null
+    const tap = options.tap
+    if (tap !== undefined) socket.on('data', (bytes: Buffer) => tap(peer, bytes))
     const conn = new MsnpConnection(socket, {
       peer: 'client',
       ...(options.limits === undefined ? {} : { limits: options.limits }),
