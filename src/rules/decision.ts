@@ -26,6 +26,11 @@ export interface Decision {
   tags?: string[]
   /** events the decider wants emitted (rule-error, …) */
   events?: Omit<ScopeEvent, 'seq'>[]
+  /**
+   * HTTP gateway only: answer the whole request with this HTTP status (and no body) instead of
+   * forwarding it; `reply` is then not sent. TCP transports ignore it and send `reply`.
+   */
+  http?: { status: number }
 }
 
 export interface DecisionContext {

@@ -1,0 +1,186 @@
+/**
+ * Rule files: the only part of rules/ that does I/O. TypeScript and JavaScript rule scripts are
+ * imported through tsx (no build step), policy files (.yaml, .yml) parsed and compiled; every
+ * file is validated as a whole, then watched and reloaded when it changes.
+ *
+ * Promises: a file that fails to load the first time is an error a person must fix (thrown);
+ * one that fails on a later reload leaves its previous rules active and is reported (a
+ * `rule-error` event and an `error` notice) with the reason. Only the named file is watched,
+ * not the modules it imports.
+ */
+import { EventEmitter } from 'node:events'
+import { watch, type FSWatcher } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { basename, dirname, extname, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { MsnscopeError } from '../errors.js'
+import type { RuleErrorEvent } from '../events.js'
+import type { Clock, RuleEngine } from './engine.js'
+import { policyRules } from './policy.js'
+import { blockAllRules, blockFileTransferRules, blockWordsRules, parseWordList } from './presets.js'
+import type { LoadedRule } from './rule.js'
+import { validateRules } from './validate.js'
+
+/** The real clock, for live use. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  after: (ms, fn) => {
+    const t = setTimeout(fn, ms)
+    return () => clearTimeout(t)
+  },
+}
+
+const SCRIPT_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'])
+const POLICY_EXTENSIONS = new Set(['.yaml', '.yml'])
+
+const message = (err: unknown): string => err instanceof Error ? err.message.split('\n')[0]! : String(err)
+
+/** The rules a module exports: `export default [...]` (or `export const rules = [...]`). */
+function exportedRules(mod: Record<string, unknown>): unknown {
+  let value = mod.default ?? mod.rules
+  // a script compiled as CommonJS arrives wrapped once more
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'default' in value) value = (value as { default: unknown }).default
+  return value
+}
+
+async function importScript(path: string): Promise<Record<string, unknown>> {
+  const { tsImport } = await import('tsx/esm/api')
+  // every call gets a fresh module (tsx namespaces each import), so a changed file is read again
+  return await tsImport(pathToFileURL(resolve(path)).href, import.meta.url) as Record<string, unknown>
+}
+
+/** Load and validate one rule file (script or policy). Throws MsnscopeError (ERULE) saying why. */
+export async function loadRuleFile(path: string): Promise<LoadedRule[]> {
+  const ext = extname(path).toLowerCase()
+  if (POLICY_EXTENSIONS.has(ext)) {
+    let text: string
+    try { text = await readFile(path, 'utf8') } catch (err) {
+      throw new MsnscopeError('ERULE', `${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? message(err)}`, { cause: err })
+    }
+    return validateRules(policyRules(text, path), path)
+  }
+  if (!SCRIPT_EXTENSIONS.has(ext)) throw new MsnscopeError('ERULE', `${path}: a rule file must be a script (.ts, .js, .mjs …) or a policy (.yaml, .yml)`)
+  let mod: Record<string, unknown>
+  try { mod = await importScript(path) } catch (err) {
+    throw new MsnscopeError('ERULE', `${path}: cannot load: ${message(err)}`, { cause: err })
+  }
+  return validateRules(exportedRules(mod), path)
+}
+
+/** Load a policy file's rules only (for `--policy`, which insists on YAML). */
+export async function loadPolicyFile(path: string): Promise<LoadedRule[]> {
+  if (!POLICY_EXTENSIONS.has(extname(path).toLowerCase())) throw new MsnscopeError('ERULE', `${path}: a policy file must be YAML (.yaml or .yml)`)
+  return loadRuleFile(path)
+}
+
+export interface PresetOptions {
+  blockAll?: boolean
+  blockFileTransfers?: boolean
+  /** a word-list file: one word per line, # comments */
+  blockWords?: string
+}
+
+/** Install the preset flags' rules on an engine (before any file's rules). */
+export async function installPresets(engine: RuleEngine, o: PresetOptions): Promise<void> {
+  if (o.blockAll === true) engine.setRules('--block-all', validateRules(blockAllRules(), '--block-all'))
+  if (o.blockFileTransfers === true) engine.setRules('--block-file-transfers', validateRules(blockFileTransferRules(), '--block-file-transfers'))
+  if (o.blockWords !== undefined) {
+    let text: string
+    try { text = await readFile(o.blockWords, 'utf8') } catch (err) {
+      throw new MsnscopeError('ERULE', `--block-words ${o.blockWords}: cannot read: ${(err as NodeJS.ErrnoException).code ?? message(err)}`, { cause: err })
+    }
+    const words = parseWordList(text)
+    if (words.length === 0) throw new MsnscopeError('ERULE', `--block-words ${o.blockWords}: the file lists no words`)
+    engine.setRules(`--block-words ${o.blockWords}`, validateRules(blockWordsRules(words), `--block-words ${o.blockWords}`))
+  }
+}
+
+export interface ReloadNotice { file: string; rules: number }
+export interface ReloadFailure { file: string; error: string }
+
+export interface RuleFilesEvents {
+  reload: [ReloadNotice]
+  error: [ReloadFailure]
+}
+
+export interface RuleFilesOptions {
+  /** watch the files and reload them when they change (default true) */
+  watch?: boolean
+  /** where reload failures go as `rule-error` events (the proxy's event hub) */
+  emit?: (ev: Omit<RuleErrorEvent, 'seq' | 'ts'>) => void
+  /** how long to wait for a burst of file-system notices to end before reloading (default 50 ms) */
+  settleMs?: number
+}
+
+/** The rule files of one engine: loaded in order, watched, reloaded. */
+export class RuleFiles extends EventEmitter<RuleFilesEvents> {
+  readonly #engine: RuleEngine
+  readonly #o: RuleFilesOptions
+  readonly #watchers = new Map<string, FSWatcher>()
+  readonly #timers = new Map<string, NodeJS.Timeout>()
+  readonly #loading = new Map<string, Promise<void>>()
+  readonly #again = new Set<string>()
+  #closed = false
+
+  constructor(engine: RuleEngine, o: RuleFilesOptions = {}) {
+    super()
+    this.#engine = engine
+    this.#o = o
+  }
+
+  /** Load a file now (throws if it cannot be loaded), then watch it. `policy` insists on YAML. */
+  async add(path: string, o: { policy?: boolean } = {}): Promise<LoadedRule[]> {
+    const rules = o.policy === true ? await loadPolicyFile(path) : await loadRuleFile(path)
+    this.#engine.setRules(path, rules)
+    if (this.#o.watch !== false) this.#watch(path)
+    return rules
+  }
+
+  /** Reload a file now; on failure the previous rules stay and the failure is reported. */
+  reload(path: string): Promise<void> {
+    const running = this.#loading.get(path)
+    if (running !== undefined) { this.#again.add(path); return running }
+    const p = this.#reloadOnce(path).finally(() => {
+      this.#loading.delete(path)
+      if (this.#again.delete(path) && !this.#closed) void this.reload(path)
+    })
+    this.#loading.set(path, p)
+    return p
+  }
+
+  async #reloadOnce(path: string): Promise<void> {
+    try {
+      const rules = await loadRuleFile(path)
+      if (this.#closed) return
+      this.#engine.setRules(path, rules)
+      this.emit('reload', { file: path, rules: rules.length })
+    } catch (err) {
+      if (this.#closed) return
+      const error = `${message(err)} (the previous rules of ${path} stay active)`
+      this.#o.emit?.({ kind: 'rule-error', conn: '-', transport: 'tcp', client: null, server: null, role: '?', rule: path, error })
+      this.emit('error', { file: path, error })
+    }
+  }
+
+  #watch(path: string): void {
+    if (this.#watchers.has(path)) return
+    const base = basename(path)
+    // watch the directory: editors often replace a file (write elsewhere, rename over it)
+    const w = watch(dirname(resolve(path)), { persistent: false }, (_event, name) => {
+      if (name !== null && name !== base) return
+      const old = this.#timers.get(path)
+      if (old !== undefined) clearTimeout(old)
+      this.#timers.set(path, setTimeout(() => { this.#timers.delete(path); void this.reload(path) }, this.#o.settleMs ?? 50))
+    })
+    w.on('error', () => { /* the directory went away: keep the rules we have */ })
+    this.#watchers.set(path, w)
+  }
+
+  close(): void {
+    this.#closed = true
+    for (const w of this.#watchers.values()) w.close()
+    for (const t of this.#timers.values()) clearTimeout(t)
+    this.#watchers.clear()
+    this.#timers.clear()
+  }
+}
