@@ -177,10 +177,10 @@ export class SessionTracker {
   #switchboard(state: ConnState, account: string, cookie: string): void {
     state.account = account
     state.cookie = cookie
-    if (state.role !== 'SB') {
+    if (state.parent === undefined) {
       const ref = this.#cookies.get(cookie)
       if (ref !== undefined) this.#adopt(state, ref)
-      else state.role = 'SB'
     }
+    state.role = 'SB'
   }
 }

@@ -50,6 +50,7 @@ export class Relay implements DecisionContext {
   #queue: Record<Side, Step[]> = { client: [], server: [] }
   #busy: Record<Side, boolean> = { client: false, server: false }
   #pauses = { client: new Set<string>(), server: new Set<string>() }
+  #announced = false
   #maxClientTrId = 0
   #injectedTrIds = 0
   readonly #o: RelayOptions
@@ -69,6 +70,21 @@ export class Relay implements DecisionContext {
   }
 
   get closed(): boolean { return this.#closed }
+
+  /**
+   * `session-open` goes out just before the connection's first other event, once its first
+   * command has been seen: a switchboard is linked to its notification session only by the
+   * cookie in that command.
+   */
+  #announce(): void {
+    if (this.#announced) return
+    this.#announced = true
+    const st = this.state
+    this.#o.hub.emit({
+      ...this.#o.hub.base(st), kind: 'session-open',
+      ...(st.parent !== undefined ? { parent: st.parent } : {}), ...(st.via !== undefined ? { via: st.via } : {}),
+    })
+  }
 
   /** A TrID for a command msnscope sends to the server itself: above anything the client used. */
   nextClientTrId(): number {
@@ -104,6 +120,7 @@ export class Relay implements DecisionContext {
   }
 
   #idle(): void {
+    this.#announce()
     this.#o.hub.emit({ ...this.#o.hub.base(this.state), kind: 'limit', limit: 'idle-timeout', detail: `no traffic for ${this.#o.idleTimeoutMs} ms` })
     this.close('idle timeout')
   }
@@ -190,6 +207,7 @@ export class Relay implements DecisionContext {
     const hub = this.#o.hub
     const to = this.#other(from)
     if (ev.kind === 'malformed') {
+      this.#announce()
       hub.emit({ ...hub.base(this.state), kind: 'malformed', from, code: ev.code, reason: ev.reason, raw: ev.raw })
       if (ev.code === 'line-too-long' || ev.code === 'payload-too-large') {
         hub.emit({ ...hub.base(this.state), kind: 'limit', limit: ev.code === 'line-too-long' ? 'max-line' : 'max-payload', detail: `${from}: ${ev.reason}` })
@@ -201,6 +219,7 @@ export class Relay implements DecisionContext {
     }
     if (from === 'client' && ev.trId !== null && ev.trId > this.#maxClientTrId) this.#maxClientTrId = ev.trId
     this.#o.tracker.observe(this.state, ev)
+    this.#announce()
     const rewrite = from === 'server' ? this.#o.rewriteServer?.(ev, this.state) ?? null : null
     if (rewrite instanceof Promise) return rewrite.then((bytes) => this.#decide(from, ev, bytes))
     return this.#decide(from, ev, rewrite)
@@ -258,6 +277,7 @@ export class Relay implements DecisionContext {
     this.client.destroy()
     this.upstream.destroy()
     const hub = this.#o.hub
+    this.#announce()
     hub.emit({ ...hub.base(this.state), kind: 'session-close', reason, bytes: { ...this.bytes } })
     this.#o.tracker.close(this.state.conn)
     this.#o.onClose?.(this)

@@ -149,7 +149,6 @@ export class TcpProxy {
     const state = this.tracker.open({ conn: this.hub.nextConnId(), transport: 'tcp', client, server, ...(kind === 'NS' ? { role: 'NS' } : {}) })
     // the main upstream is a dispatch server until it logs the client in itself (then NS)
     if (state.role === '?') state.role = kind ?? 'DS'
-    this.hub.emit({ ...this.hub.base(state), kind: 'session-open', ...(state.parent !== undefined ? { parent: state.parent } : {}), ...(state.via !== undefined ? { via: state.via } : {}) })
     const onBytes = this.#o.onBytes
     const relay = new Relay({
       state, client: socket, tracker: this.tracker, hub: this.hub, decider: (e, ctx) => this.#decider(e, ctx),
