@@ -21,30 +21,31 @@ import { MsnpConnection } from './wire.js'
 
 export type LabRole = 'DS' | 'NS' | 'SB'
 
+/** Optional fields accept `undefined` (the default), so callers can forward their own options. */
 export interface LabServerOptions {
   /** address to listen on (tests use 127.0.0.3) */
   host: string
   /** 0 or absent: an ephemeral port */
-  dsPort?: number
-  nsPort?: number
-  sbPort?: number
+  dsPort?: number | undefined
+  nsPort?: number | undefined
+  sbPort?: number | undefined
   /** host written into XFR and RNG; default `host` (127.0.0.1 when host is a wildcard) */
-  advertiseHost?: string
+  advertiseHost?: string | undefined
   /** dialects the server agrees to (default MSNP2-18) */
-  dialects?: readonly number[]
+  dialects?: readonly number[] | undefined
   /** accounts, contact lists and simulated contacts (default alice, bob and carol) */
-  users?: readonly LabUserConfig[]
+  users?: readonly LabUserConfig[] | undefined
   /** 'after-chg' (default): a CHL follows each sign-in's first CHG; 'manual': only `sendChallenge` */
-  challenge?: ChallengePolicy
-  limits?: Partial<Limits>
+  challenge?: ChallengePolicy | undefined
+  limits?: Partial<Limits> | undefined
   /** output bytes queued for a peer that does not read before it is dropped (default 1 MiB) */
-  maxOutputBytes?: number
+  maxOutputBytes?: number | undefined
   /** drop a connection silent for this long; 0 disables (default 10 minutes) */
-  idleTimeoutMs?: number
+  idleTimeoutMs?: number | undefined
   /** refuse (close at once) sockets this returns false for; they are still reported */
-  allow?: (peer: LabPeer) => boolean
+  allow?: ((peer: LabPeer) => boolean) | undefined
   /** sees every chunk a peer sends, as received (tests compare it with what clients sent) */
-  tap?: (peer: LabPeer, bytes: Buffer) => void
+  tap?: ((peer: LabPeer, bytes: Buffer) => void) | undefined
 }
 
 export interface Endpoint { host: string; port: number }

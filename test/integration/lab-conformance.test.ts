@@ -48,9 +48,12 @@ function assertShape(actual: CommandEvent, item: Item, dialect: number, where: s
 async function lab(t: { after: (fn: () => Promise<void>) => void }, users: LabUserConfig[]): Promise<LabServer> {
   const server = await startLabServer({ host: HOST, users, challenge: 'manual' })
   t.after(() => server.close())
-  server.on('connection', (peer) => assert.equal(peer.remoteAddress, '127.0.0.1', 'only local clients'))
   return server
 }
+
+/** Every socket the server accepted came from loopback (the test's own clients). */
+const assertOnlyLoopback = (server: LabServer): void =>
+  assert.deepEqual(server.peers.filter((p) => !p.remoteAddress.startsWith('127.')), [])
 
 /**
  * Feed one login transcript. `start` is where its first item's server listens; a DS->NS switch
@@ -91,6 +94,7 @@ async function replayTranscript(
   const last = list[list.length - 1]!
   if (last.dir === 'C' && (last.wire ?? '').startsWith('OUT')) await peer.closed
   assert.deepEqual(peer.pending().map((c) => c.verb), [], `${tv}: nothing more than the transcript`)
+  assertOnlyLoopback(server)
 }
 
 /** Challenges and presence changes the transcripts show, caused through the server's API. */
@@ -217,4 +221,5 @@ test('TV4: switchboard via XFR SB and RNG, IRO/JOI, typing, text, nudge, ACK, BY
   await bobSb.closed
   assertShape(await aliceSb.next(), at(22), d, 'BYE')
   assert.deepEqual(aliceSb.pending(), [])
+  assertOnlyLoopback(server)
 })

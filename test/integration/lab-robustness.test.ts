@@ -129,7 +129,7 @@ test('a silent peer is dropped after the idle timeout; refused peers are reporte
   await refused.closed
   const info = await closedPeer(server, refused)
   assert.equal(info.refused, true)
-  assert.equal(info.remoteAddress, '127.0.0.1')
+  assert.match(info.remoteAddress, /^127\./)
 })
 
 test('a peer that stops reading is dropped once its output queue is full; the sender carries on', async (t) => {
