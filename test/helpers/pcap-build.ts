@@ -105,7 +105,7 @@ export function pcapFile(records: Rec[], o: PcapOptions = {}): Buffer {
   w16(h, 4, 6)
   w32(h, o.snapLength ?? 262144, 16)
   w32(h, o.linkType ?? 1, 20)
-  const parts = [h]
+  const parts: Buffer[] = [h]
   for (const r of records) {
     const rh = Buffer.alloc(16)
     const sec = Math.floor(r.tsUs / 1e6)
