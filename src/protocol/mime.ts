@@ -47,6 +47,7 @@ export interface HeaderBlock {
 }
 
 const CRLF = '\r\n'
+const NO_LAYOUT: string[] = []
 const COLON_SP = ': '
 const HIGH = /[\x80-\xff]/
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/
@@ -56,24 +57,28 @@ const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/
  * Lines may end in CRLF, LF or a bare CR (some third-party clients); folded continuation lines
  * (starting with space or tab) stay part of the previous value, line break included.
  */
-export function scanHeaderBlock(s: string, start = 0): HeaderBlock {
+export function scanHeaderBlock(s: string, start = 0, layout = true): HeaderBlock {
   const names: string[] = []
   const values: string[] = []
-  const seps: string[] = []
-  const eols: string[] = []
+  // separators and line endings only matter for re-encoding; decoding skips them
+  const seps: string[] = layout ? [] : NO_LAYOUT
+  const eols: string[] = layout ? [] : NO_LAYOUT
+  let lastEol = ''
   const len = s.length
   let pos = start
-  let nextCr = s.indexOf('\r', pos)
   let badLines = 0
+  // a bare CR before the first LF means the sender ends its lines with CR alone
+  const cr = s.indexOf('\r', pos)
+  const lf0 = s.indexOf('\n', pos)
+  const crMode = cr >= 0 && (lf0 < 0 || cr + 1 < lf0)
   for (;;) {
     if (pos >= len) return { names, values, seps, eols, bodyStart: len, end: '', badLines }
-    const lf = s.indexOf('\n', pos)
-    if (nextCr >= 0 && nextCr < pos) nextCr = s.indexOf('\r', pos)
     let contentEnd: number, next: number, eol: string
-    if (nextCr >= 0 && (lf < 0 || nextCr < lf)) {
-      contentEnd = nextCr
-      if (nextCr + 1 === lf) { next = lf + 1; eol = CRLF } else { next = nextCr + 1; eol = '\r' }
-    } else if (lf >= 0) { contentEnd = lf; next = lf + 1; eol = '\n' } else { contentEnd = len; next = len; eol = '' }
+    const brk = s.indexOf(crMode ? '\r' : '\n', pos)
+    if (brk < 0) { contentEnd = len; next = len; eol = '' } else if (crMode) {
+      contentEnd = brk; next = brk + 1; eol = '\r'
+      if (s.charCodeAt(next) === 10) { next++; eol = CRLF }
+    } else if (brk > pos && s.charCodeAt(brk - 1) === 13) { contentEnd = brk - 1; next = brk + 1; eol = CRLF } else { contentEnd = brk; next = brk + 1; eol = '\n' }
     if (contentEnd === pos) {
       if (eol === '') return { names, values, seps, eols, bodyStart: len, end: '', badLines }
       return { names, values, seps, eols, bodyStart: next, end: eol, badLines }
@@ -81,23 +86,40 @@ export function scanHeaderBlock(s: string, start = 0): HeaderBlock {
     const c0 = s.charCodeAt(pos)
     const last = names.length - 1
     if ((c0 === 32 || c0 === 9) && last >= 0) {
-      values[last] += eols[last]! + s.slice(pos, contentEnd)
-      eols[last] = eol
+      values[last] += lastEol + s.slice(pos, contentEnd)
+      if (layout) eols[last] = eol
+      lastEol = eol
       pos = next
       continue
     }
     const colon = s.indexOf(':', pos)
     if (colon < 0 || colon >= contentEnd) {
-      names.push(s.slice(pos, contentEnd)); values.push(''); seps.push(''); badLines++
+      names.push(s.slice(pos, contentEnd)); values.push(''); badLines++
+      if (layout) seps.push('')
     } else {
       let v = colon + 1
       while (v < contentEnd && (s.charCodeAt(v) === 32 || s.charCodeAt(v) === 9)) v++
-      names.push(s.slice(pos, colon))
+      names.push(commonName(s.slice(pos, colon)))
       values.push(s.slice(v, contentEnd))
-      seps.push(v === colon + 2 && s.charCodeAt(colon + 1) === 32 ? COLON_SP : s.slice(colon, v))
+      if (layout) seps.push(v === colon + 2 && s.charCodeAt(colon + 1) === 32 ? COLON_SP : s.slice(colon, v))
     }
-    eols.push(eol)
+    if (layout) eols.push(eol)
+    lastEol = eol
     pos = next
+  }
+}
+
+/**
+ * The usual header names as string constants: V8 then stores them as object keys without looking
+ * each fresh copy up in its string table (a measurable share of decoding a chat message).
+ */
+function commonName(n: string): string {
+  switch (n.length) {
+    case 12: return n === 'Content-Type' ? 'Content-Type' : n === 'MIME-Version' ? 'MIME-Version' : n
+    case 15: return n === 'X-MMS-IM-Format' ? 'X-MMS-IM-Format' : n
+    case 10: return n === 'TypingUser' ? 'TypingUser' : n === 'Message-ID' ? 'Message-ID' : n
+    case 8: return n === 'P2P-Dest' ? 'P2P-Dest' : n
+    default: return n
   }
 }
 
@@ -112,9 +134,14 @@ export function utf8Header(v: string): string {
 export function readHeaders(buf: Buffer): HeaderBlock {
   const n = buf.length
   // MSG payloads are small; a P2P chunk's binary tail costs one memcpy, which is cheaper than searching
-  let s = buf.toString('latin1', 0, n > 4096 ? 4096 : n)
-  let block = scanHeaderBlock(s)
-  if (block.end === '' && n > 4096) { s = buf.toString('latin1'); block = scanHeaderBlock(s) }
+  const s = buf.toString('latin1', 0, n > 4096 ? 4096 : n)
+  const block = readHeaderText(s)
+  return block.end === '' && n > 4096 ? readHeaderText(buf.toString('latin1')) : block
+}
+
+/** The header block at the start of a latin1 view; names and values re-read as UTF-8 where they are. */
+export function readHeaderText(s: string): HeaderBlock {
+  const block = scanHeaderBlock(s, 0, false)
   if (HIGH.test(block.bodyStart === s.length ? s : s.slice(0, block.bodyStart))) {
     for (let i = 0; i < block.names.length; i++) {
       block.names[i] = utf8Header(block.names[i]!)
@@ -124,22 +151,28 @@ export function readHeaders(buf: Buffer): HeaderBlock {
   return block
 }
 
-/** The value of the first header named `lower` (given in lower case), compared case-insensitively. */
-export function getHeader(names: readonly string[], values: readonly string[], lower: string): string | undefined {
+/** ASCII case-insensitive comparison with a lower-case name, without allocating. */
+export function sameLower(name: string, lower: string): boolean {
   const l = lower.length
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i]!
-    if (name.length === l && (name === lower || name.toLowerCase() === lower)) return values[i]
+  if (name.length !== l) return false
+  for (let i = 0; i < l; i++) {
+    const c = name.charCodeAt(i)
+    if ((c >= 65 && c <= 90 ? c + 32 : c) !== lower.charCodeAt(i)) return false
   }
+  return true
+}
+
+/** The value of the header named `lower` (given in lower case), compared case-insensitively; the last one if repeated. */
+export function getHeader(names: readonly string[], values: readonly string[], lower: string): string | undefined {
+  for (let i = names.length - 1; i >= 0; i--) if (sameLower(names[i]!, lower)) return values[i]
   return undefined
 }
 
-/** Headers as a JSON-friendly object, names as sent (a repeated name keeps its first value). */
+/** Headers as a JSON-friendly object, names as sent (a repeated name shows its last value). */
 export function headerObject(names: readonly string[], values: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!
-    if (Object.hasOwn(out, name)) continue
     if (name === '__proto__') Object.defineProperty(out, name, { value: values[i]!, enumerable: true, writable: true, configurable: true })
     else out[name] = values[i]!
   }
@@ -153,8 +186,27 @@ export interface ContentType {
   charset?: string
 }
 
+const contentTypes = new Map<string, ContentType>()
+
 // Content-Type: text/plain; charset=UTF-8
+/** Media type and charset of a Content-Type value (the result is shared: do not modify it). */
+let lastCtValue = ''
+let lastCt: ContentType = { mediaType: '' }
+
 export function parseContentType(value: string): ContentType {
+  if (value === lastCtValue) return lastCt
+  let ct = contentTypes.get(value)
+  if (ct === undefined) {
+    ct = readContentType(value)
+    if (contentTypes.size >= 256) contentTypes.clear()
+    contentTypes.set(value, ct)
+  }
+  lastCtValue = value
+  lastCt = ct
+  return ct
+}
+
+function readContentType(value: string): ContentType {
   const semi = value.indexOf(';')
   const mediaType = (semi < 0 ? value : value.slice(0, semi)).trim().toLowerCase()
   if (semi < 0) return { mediaType }

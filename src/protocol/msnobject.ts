@@ -40,9 +40,26 @@ export function decodeFriendly(b64: string): string | undefined {
   return s.slice(0, end)
 }
 
+const hexDigit = (c: number): number => c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1
+
 /** Percent-decoding that never throws: malformed escapes stay as written. */
 export function safeDecodeURIComponent(s: string): string {
-  if (s.indexOf('%') < 0) return s
+  let at = s.indexOf('%')
+  if (at < 0) return s
+  // ASCII escapes (Segoe%20UI) by hand; UTF-8 sequences go to decodeURIComponent
+  let out = ''
+  let last = 0
+  while (at >= 0) {
+    const hi = hexDigit(s.charCodeAt(at + 1)), lo = hexDigit(s.charCodeAt(at + 2))
+    if (hi < 0 || lo < 0 || hi >= 8) return decodeSlow(s)
+    out += s.slice(last, at) + String.fromCharCode(hi * 16 + lo)
+    last = at + 3
+    at = s.indexOf('%', last)
+  }
+  return out + s.slice(last)
+}
+
+function decodeSlow(s: string): string {
   try { return decodeURIComponent(s) } catch {
     return s.replace(/(?:%[0-9A-Fa-f]{2})+/g, (m) => { try { return decodeURIComponent(m) } catch { return m } })
   }

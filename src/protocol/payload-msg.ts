@@ -7,8 +7,8 @@
  */
 import type { DecodedPayload } from './events.js'
 import {
-  decodeText, getHeader, headerObject, hexPreview, parseContentType, printableText, readHeaders,
-  scanHeaderBlock, utf8Header, type HeaderBlock,
+  decodeText, getHeader, headerObject, hexPreview, parseContentType, printableText, readHeaders, readHeaderText, sameLower,
+  scanHeaderBlock, utf8Header, type ContentType, type HeaderBlock,
 } from './mime.js'
 import { parseMsnObject, safeDecodeURIComponent } from './msnobject.js'
 import { decodeP2P } from './p2p.js'
@@ -35,50 +35,88 @@ export const CHARSETS: Readonly<Record<number, string>> = {
 }
 const PITCHES = ['default', 'fixed', 'variable']
 const FAMILIES = ['dontcare', 'roman', 'swiss', 'modern', 'script', 'decorative']
-const HEX = /^[0-9a-fA-F]{1,8}$/
+const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
+/** Hex digits in s[from, to) as a number; -1 unless there are 1 to 8 of them and nothing else. */
+function hexValue(s: string, from: number, to: number): number {
+  if (to <= from || to - from > 8) return -1
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1
+    if (d < 0) return -1
+    n = n * 16 + d
+  }
+  return n
+}
+
+const isBlank = (c: number): boolean => c === 32 || c === 9
+// two-letter keys, lower-cased, as (first << 8) | second
+const FN = 0x666e, EF = 0x6566, CO = 0x636f, CS = 0x6373, PF = 0x7066, RL = 0x726c
+
+const copyFormat = (f: ImFormat): ImFormat => f.effects === undefined ? { ...f } : { ...f, effects: { ...f.effects } }
 
 // X-MMS-IM-Format: FN=Segoe%20UI; EF=B; CO=ff; CS=0; PF=22
+/** Decode X-MMS-IM-Format. */
 export function decodeImFormat(value: string): ImFormat {
   const f: ImFormat = {}
-  const bad: string[] = []
-  for (const part of value.split(';')) {
-    const eq = part.indexOf('=')
-    if (eq < 0) { if (part.trim() !== '') bad.push(part.trim()); continue }
-    const key = part.slice(0, eq).trim().toUpperCase()
-    const v = part.slice(eq + 1).trim()
+  let bad = ''
+  const len = value.length
+  for (let pos = 0; pos < len;) {
+    let end = value.indexOf(';', pos)
+    if (end < 0) end = len
+    let a = pos, b = end
+    pos = end + 1
+    while (a < b && isBlank(value.charCodeAt(a))) a++
+    while (b > a && isBlank(value.charCodeAt(b - 1))) b--
+    if (a === b) continue
+    const eq = value.indexOf('=', a)
+    let ke = eq, vs = eq + 1
+    while (ke > a && isBlank(value.charCodeAt(ke - 1))) ke--
+    while (vs < b && isBlank(value.charCodeAt(vs))) vs++
+    const key = eq < 0 || eq >= b || ke - a !== 2 ? -1 : ((value.charCodeAt(a) | 0x20) << 8) | (value.charCodeAt(a + 1) | 0x20)
     switch (key) {
-      case 'FN': f.font = safeDecodeURIComponent(v); break
-      case 'EF': {
-        const e = v.toUpperCase()
-        f.effects = { bold: e.includes('B'), italic: e.includes('I'), underline: e.includes('U'), strikethrough: e.includes('S') }
-        break
+      case FN: f.font = safeDecodeURIComponent(value.slice(vs, b)); continue
+      case EF: {
+        const e = { bold: false, italic: false, underline: false, strikethrough: false }
+        for (let i = vs; i < b; i++) {
+          switch (value.charCodeAt(i) | 0x20) {
+            case 0x62: e.bold = true; break
+            case 0x69: e.italic = true; break
+            case 0x75: e.underline = true; break
+            case 0x73: e.strikethrough = true; break
+          }
+        }
+        f.effects = e
+        continue
       }
-      case 'CO': {
-        if (!HEX.test(v) || v.length > 6) { bad.push(`CO=${v}`); break }
-        const bgr = v.toLowerCase().padStart(6, '0')
-        f.color = `#${bgr.slice(4, 6)}${bgr.slice(2, 4)}${bgr.slice(0, 2)}`
-        break
+      case CO: {
+        const n = b - vs <= 6 ? hexValue(value, vs, b) : -1
+        if (n < 0) break
+        f.color = '#' + HEX2[n & 0xff]! + HEX2[(n >> 8) & 0xff]! + HEX2[(n >> 16) & 0xff]!
+        continue
       }
-      case 'CS': {
-        if (!HEX.test(v)) { bad.push(`CS=${v}`); break }
-        f.charset = parseInt(v, 16)
-        const name = CHARSETS[f.charset]
+      case CS: {
+        const n = hexValue(value, vs, b)
+        if (n < 0) break
+        f.charset = n
+        const name = CHARSETS[n]
         if (name !== undefined) f.charsetName = name
-        break
+        continue
       }
-      case 'PF': {
-        if (!HEX.test(v)) { bad.push(`PF=${v}`); break }
-        const pf = parseInt(v, 16)
-        f.pitchFamily = pf
-        f.pitch = PITCHES[pf & 0x3] ?? `0x${(pf & 0x3).toString(16)}`
-        f.family = FAMILIES[(pf >> 4) & 0xf] ?? `0x${((pf >> 4) & 0xf).toString(16)}`
-        break
+      case PF: {
+        const n = hexValue(value, vs, b)
+        if (n < 0) break
+        f.pitchFamily = n
+        f.pitch = PITCHES[n & 0x3] ?? `0x${(n & 0x3).toString(16)}`
+        f.family = FAMILIES[(n >> 4) & 0xf] ?? `0x${((n >> 4) & 0xf).toString(16)}`
+        continue
       }
-      case 'RL': f.rtl = v === '1'; break
-      default: if (key !== '') bad.push(key)
+      case RL: f.rtl = value.slice(vs, b) === '1'; continue
     }
+    bad += (bad === '' ? '' : ', ') + value.slice(a, b)
   }
-  if (bad.length > 0) f.error = `unrecognised format fields: ${bad.join(', ')}`
+  if (bad !== '') f.error = `unrecognised format fields: ${bad}`
   return f
 }
 
@@ -179,29 +217,45 @@ interface Head {
   format: ImFormat | undefined
   textExtras: Record<string, unknown> | undefined
   problem: string | undefined
+  /** kept in the cache: its objects must be copied before they are handed out */
+  cached: boolean
 }
 
 function makeHead(block: HeaderBlock): Head {
   const { names, values } = block
-  const contentType = getHeader(names, values, 'content-type')
-  const ct = contentType === undefined ? { mediaType: '' } : parseContentType(contentType)
+  // one pass for the headers that shape the decoding
+  let contentType: string | undefined, fmt: string | undefined, messageId: string | undefined, chunks: string | undefined, chunk: string | undefined
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!
+    switch (n.length) {
+      case 12: if (sameLower(n, 'content-type')) contentType = values[i]; break
+      case 15: if (sameLower(n, 'x-mms-im-format')) fmt = values[i]; break
+      case 10: if (sameLower(n, 'message-id')) messageId = values[i]; break
+      case 6: if (sameLower(n, 'chunks')) chunks = values[i]; break
+      case 5: if (sameLower(n, 'chunk')) chunk = values[i]; break
+    }
+  }
+  const ct = contentType === undefined ? NO_TYPE : parseContentType(contentType)
   let format: ImFormat | undefined, textExtras: Record<string, unknown> | undefined
   // the later parts of a long message carry only Message-ID and Chunk (messages.md section 3.1)
-  const continuation = contentType === undefined && getHeader(names, values, 'chunk') !== undefined
+  const continuation = contentType === undefined && chunk !== undefined
   if (ct.mediaType === 'text/plain' || continuation) {
-    const fmt = getHeader(names, values, 'x-mms-im-format')
     if (fmt !== undefined) format = decodeImFormat(fmt)
-    textExtras = {}
-    pick(textExtras, block, 'message-id', 'messageId')
-    pick(textExtras, block, 'chunks', 'chunks', true)
-    pick(textExtras, block, 'chunk', 'chunk', true)
+    if (messageId !== undefined || chunks !== undefined || chunk !== undefined) {
+      textExtras = {}
+      if (messageId !== undefined) textExtras.messageId = messageId
+      if (chunks !== undefined) textExtras.chunks = num(chunks) ?? chunks
+      if (chunk !== undefined) textExtras.chunk = num(chunk) ?? chunk
+    }
   }
   return {
     block, contentType: contentType ?? null, mediaType: ct.mediaType, decodeAs: continuation ? 'text/plain' : ct.mediaType, charset: ct.charset,
-    headers: headerObject(names, values), format, textExtras,
+    headers: headerObject(names, values), format, textExtras, cached: false,
     problem: block.end === '' ? 'header block not terminated by an empty line' : contentType === undefined && !continuation ? 'no Content-Type header' : undefined,
   }
 }
+
+const NO_TYPE: ContentType = { mediaType: '' }
 
 /**
  * A direct-mapped cache of decoded header blocks, keyed by their exact text. The slot comes from a
@@ -212,6 +266,14 @@ const SLOTS = 1024
 const slotKeys: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined)
 const slotHeads: Array<Head | undefined> = new Array<Head | undefined>(SLOTS).fill(undefined)
 
+/**
+ * Slot and fingerprint from sampled characters. A block is cached only the second time its
+ * fingerprint shows up in a slot: traffic where every block differs (random colours, many
+ * senders) then makes no long-lived garbage, which would cost more in GC than the cache saves.
+ */
+const fingerprints = new Int32Array(SLOTS)
+let lastFingerprint = 0
+
 function slotOf(key: string): number {
   const l = key.length
   let h = Math.imul(l, 0x9e3779b1)
@@ -221,6 +283,8 @@ function slotOf(key: string): number {
   h = Math.imul(h ^ key.charCodeAt(l - 6) ^ (key.charCodeAt(l - 9) << 8), 0x27d4eb2f)
   h = Math.imul(h ^ key.charCodeAt(l - 12) ^ (key.charCodeAt(l - 16) << 8), 0x165667b1)
   h = Math.imul(h ^ key.charCodeAt(l - 21) ^ (key.charCodeAt(l - 27) << 8), 0x85ebca6b)
+  h = Math.imul(h ^ key.charCodeAt(l >> 2) ^ (key.charCodeAt(l - 33) << 8), 0xc2b2ae35)
+  lastFingerprint = h ^ (h >>> 13)
   return (h ^ (h >>> 15)) & (SLOTS - 1)
 }
 
@@ -238,19 +302,20 @@ function readHead(buf: Buffer): Head {
   const slot = slotOf(key)
   const cached = slotHeads[slot]
   if (cached !== undefined && slotKeys[slot] === key) return cached
-  const head = makeHead(readHeaders(buf.subarray(0, at + 4)))
-  slotKeys[slot] = key
+  const head = makeHead(readHeaderText(key))
+  if (fingerprints[slot] !== lastFingerprint) { fingerprints[slot] = lastFingerprint; return head }
+  // a slice of a whole-payload view would keep all of it alive in the cache
+  head.cached = true
+  slotKeys[slot] = s.length > HEAD_WINDOW ? buf.toString('latin1', 0, at + 4) : key
   slotHeads[slot] = head
   return head
 }
 
 function base(h: Head, kind: string): DecodedPayload {
-  const p: DecodedPayload = { kind, contentType: h.contentType, mediaType: h.mediaType, headers: { ...h.headers } }
+  const p: DecodedPayload = { kind, contentType: h.contentType, mediaType: h.mediaType, headers: h.cached ? { ...h.headers } : h.headers }
   if (h.charset !== undefined) p.charset = h.charset
   return p
 }
-
-const copyFormat = (f: ImFormat): ImFormat => f.effects === undefined ? { ...f } : { ...f, effects: { ...f.effects } }
 
 /** Decode a MIME-like message payload (MSG, UUM, UBM). */
 export function decodeMimeMessage(buf: Buffer): DecodedPayload {
@@ -266,7 +331,7 @@ export function decodeMimeMessage(buf: Buffer): DecodedPayload {
       p = base(head, 'text')
       const t = decodeText(buf, start, buf.length, ct.charset)
       p.text = t.text
-      if (head.format !== undefined) p.format = copyFormat(head.format)
+      if (head.format !== undefined) p.format = head.cached ? copyFormat(head.format) : head.format
       if (head.textExtras !== undefined) for (const k in head.textExtras) p[k] = head.textExtras[k]
       if (t.error !== undefined) p.error = t.error
       break

@@ -51,7 +51,8 @@ export function decodePayload(cmd: CommandEvent, payload: Buffer): DecodedPayloa
   if (payload.length === 0) return { kind: 'bytes', length: 0 }
   const verb = cmd.verb
   try {
-    return decode(verb.toUpperCase(), payload)
+    // lower-case verbs are rare (flagged by the decoder); don't pay for toUpperCase on every command
+    return decode(verb.charCodeAt(0) >= 97 || verb.charCodeAt(1) >= 97 || verb.charCodeAt(2) >= 97 ? verb.toUpperCase() : verb, payload)
   } catch (err) {
     // a decoder bug must not take the connection down; the raw bytes are still forwarded as they came
     return bytesPayload(payload, `payload decoder failed: ${err instanceof Error ? err.message : String(err)}`)
