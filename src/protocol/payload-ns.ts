@@ -5,6 +5,7 @@
  * what it can read into plain JSON-friendly fields and reports the rest in `error`. Never throws.
  */
 import type { DecodedPayload } from './events.js'
+import { decodeP2P } from './p2p.js'
 import { decodeImFormat } from './payload-msg.js'
 import { decodeText, getHeader, headerObject, hexPreview, parseContentType, printableText, scanBlocks, utf8Header, type HeaderBlock } from './mime.js'
 import { safeDecodeURIComponent } from './msnobject.js'
@@ -237,7 +238,10 @@ export function decodeMultipart(buf: Buffer): DecodedPayload {
     if (declared > avail) p.error = `Content-Length ${declared}, ${avail} body bytes present`
     else end = msg.bodyStart + declared
   }
-  if (ct.mediaType.startsWith('text/')) {
+  if (ct.mediaType === 'application/x-msnmsgrp2p') {
+    // P2P over SDG (Message-Type: Data): a v2 packet without the switchboard footer
+    decodeP2P(end === buf.length ? buf : buf.subarray(0, end), msg.bodyStart, p)
+  } else if (ct.mediaType.startsWith('text/')) {
     const t = decodeText(buf, msg.bodyStart, end, ct.charset)
     p.text = t.text
     const fmt = getHeader(names, values, 'x-mms-im-format')
