@@ -34,10 +34,10 @@ export interface ClientReplayOptions {
   productId?: string
   /** product key for a product id that is not in the published list */
   productKey?: string
-  /** for MD5 logins (MSNP2-7), and for logins through `loginUrl` */
-  password?: string
-  /** a Passport ticket (`t=...&p=...`) for TWN and SSO logins */
-  ticket?: string
+  /** for MD5 logins (MSNP2-7) and logins through `loginUrl`: one for every account, or per account */
+  password?: Secret
+  /** a Passport ticket (`t=...&p=...`) for TWN and SSO logins: one for every account, or per account */
+  ticket?: Secret
   /** base64 proof key (`BinarySecret`) to compute the SSO MBI response with `ticket` */
   proofKey?: string
   /** Passport 1.4 (TWN) or RST (SSO) login URL */
@@ -49,6 +49,18 @@ export interface ClientReplayOptions {
   hub?: EventHub
   limits?: Partial<Limits>
   signal?: AbortSignal
+}
+
+/** A credential for every account, or per account (keys are account names, any case). */
+export type Secret = string | Readonly<Record<string, string>>
+
+/** The credential for `account`. */
+export function secretFor(secret: Secret | undefined, account: string | null): string | undefined {
+  if (secret === undefined || typeof secret === 'string') return secret
+  if (account === null) return undefined
+  const want = account.toLowerCase()
+  for (const [k, v] of Object.entries(secret)) if (k.toLowerCase() === want) return v
+  return undefined
 }
 
 export type DifferenceKind = 'verb' | 'trId' | 'args' | 'payload' | 'missing' | 'unexpected' | 'error' | 'closed' | 'credentials' | 'connect' | 'stopped'
@@ -348,18 +360,19 @@ class ClientReplay implements ReplayRun {
     const sub = s.substitution
     if (sub !== 'twn-ticket' && sub !== 'sso-login') return true
     const o = this.#o
-    if (o.loginUrl === undefined || o.ticket !== undefined) return true
+    const account = accountOf(c.plan)
+    if (o.loginUrl === undefined || secretFor(o.ticket, account) !== undefined) return true
     if (c.credentials !== null) return true
     if (c.login !== null) return false
-    const account = accountOf(c.plan)
-    if (account === null || o.password === undefined) {
+    const password = secretFor(o.password, account)
+    if (account === null || password === undefined) {
       this.#difference(c, s.seq, 'credentials', `cannot log in at ${o.loginUrl}: ${account === null ? 'the recording does not name the account' : 'no --password given'}; the recorded (stale) credentials are sent`, false)
       c.credentials = { ticket: '' }
       return true
     }
     const login = sub === 'twn-ticket'
-      ? passportLogin(o.loginUrl, account, o.password, c.twnParams ?? s.command.args[2] ?? '')
-      : rstLogin(o.loginUrl, account, o.password, c.ssoPolicy ?? 'MBI_KEY_OLD')
+      ? passportLogin(o.loginUrl, account, password, c.twnParams ?? s.command.args[2] ?? '')
+      : rstLogin(o.loginUrl, account, password, c.ssoPolicy ?? 'MBI_KEY_OLD')
     c.login = login.then((r) => { c.credentials = r; this.#arm(); this.#pump() }, (err: unknown) => {
       this.#fail({ recordedConn: c.plan.conn, liveConn: c.id, seq: s.seq, what: 'credentials', detail: err instanceof Error ? err.message : String(err), fatal: true })
     })
@@ -369,22 +382,22 @@ class ClientReplay implements ReplayRun {
   #argsFor(c: LiveConn, s: PlannedSend): string[] {
     const args = [...s.command.args]
     const o = this.#o
+    const account = accountOf(c.plan)
+    const password = secretFor(o.password, account)
+    const ticket = secretFor(o.ticket, account) ?? (c.credentials?.ticket || undefined)
     switch (s.substitution) {
       case 'sb-cookie':
         if (c.referral?.cookie !== undefined) args[1] = c.referral.cookie
         if (s.command.verb === 'ANS' && c.referral?.sessionId !== undefined) args[2] = c.referral.sessionId
         break
       case 'md5-login':
-        if (o.password !== undefined && c.salt !== undefined) args[2] = md5LoginResponse(c.salt, o.password)
-        else this.#difference(c, s.seq, 'credentials', o.password === undefined ? 'no --password: the recorded MD5 response is sent again' : 'the server sent no salt: the recorded MD5 response is sent again', false)
+        if (password !== undefined && c.salt !== undefined) args[2] = md5LoginResponse(c.salt, password)
+        else this.#difference(c, s.seq, 'credentials', password === undefined ? `no password for ${account ?? 'the account'}: the recorded MD5 response is sent again` : 'the server sent no salt: the recorded MD5 response is sent again', false)
         break
-      case 'twn-ticket': {
-        const ticket = o.ticket ?? (c.credentials?.ticket || undefined)
+      case 'twn-ticket':
         if (ticket !== undefined) args[2] = ticket
         break
-      }
       case 'sso-login': {
-        const ticket = o.ticket ?? (c.credentials?.ticket || undefined)
         if (ticket !== undefined) args[2] = ticket
         const proof = c.credentials?.proofKey ?? o.proofKey
         if (proof !== undefined && c.ssoNonce !== undefined) args[3] = mbiKeyResponse(proof, c.ssoNonce, randomBytes(8))
@@ -459,7 +472,7 @@ class ClientReplay implements ReplayRun {
       if (e !== undefined) {
         c.expect[e.index] = 1
         const fatal = error || isErrorVerb(e.command.verb)
-        const detail = `${describe(cmd)} instead of ${describe(e.command)} in reply to ${commandLine(sent.command, c.liveTrIds[sentIndex] ?? null)}`
+        const detail = `${describe(cmd)} instead of ${commandLine(e.command, c.liveTrIds[sentIndex] ?? null)} in reply to ${commandLine(sent.command, c.liveTrIds[sentIndex] ?? null)}`
         this.#difference(c, e.seq, error ? 'error' : 'verb', detail, fatal, commandLine(e.command, c.liveTrIds[sentIndex] ?? null), commandLine(cmd))
         return
       }

@@ -325,11 +325,28 @@ function linkReferrals(connections: PlannedConnection[], gathered: Map<string, G
   }
 }
 
-/** The first line of a command as text (payload summarised), for reports. */
-export function commandLine(cmd: Pick<CommandEvent, 'verb' | 'trId' | 'args' | 'payloadRaw'>, trId: number | null = cmd.trId): string {
+/** Argument positions of a command that hold credentials or cookies. */
+export function secretArgs(cmd: Pick<CommandEvent, 'verb' | 'args' | 'from'>): number[] {
+  const a = cmd.args
+  if (cmd.from === 'client') {
+    if (cmd.verb === 'USR' && AUTH.has(a[0] ?? '') && (a[1] === 'S' || a[1] === 'A')) return a.map((_, i) => i).filter((i) => i >= 2 && !a[i]!.startsWith('{'))
+    if (cmd.verb === 'USR' && a.length === 2 && !AUTH.has(a[0]!)) return [1]
+    if (cmd.verb === 'ANS' && a.length >= 3) return [1]
+    return []
+  }
+  if ((cmd.verb === 'XFR' && a[0] === 'SB' && a[2] === 'CKI') || (cmd.verb === 'RNG' && a[2] === 'CKI')) return [3]
+  return []
+}
+
+/**
+ * The first line of a command as text, the payload shown by its length, for reports. Passwords
+ * hashes, tickets and cookies are shown as `***` unless `secrets` is true.
+ */
+export function commandLine(cmd: Pick<CommandEvent, 'verb' | 'trId' | 'args' | 'payloadRaw' | 'from'>, trId: number | null = cmd.trId, secrets = false): string {
+  const hide = secrets ? [] : secretArgs(cmd)
   const parts = [cmd.verb]
   if (trId !== null) parts.push(String(trId))
-  parts.push(...cmd.args)
+  cmd.args.forEach((a, i) => parts.push(hide.includes(i) ? '***' : a))
   if (cmd.payloadRaw !== null) parts.push(String(cmd.payloadRaw.length))
   return parts.join(' ')
 }
