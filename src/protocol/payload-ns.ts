@@ -6,7 +6,7 @@
  */
 import type { DecodedPayload } from './events.js'
 import { decodeP2P } from './p2p.js'
-import { decodeImFormat } from './payload-msg.js'
+import { decodeImFormat } from './payload-format.js'
 import { decodeText, getHeader, headerObject, hexPreview, parseContentType, printableText, scanBlocks, utf8Header, type HeaderBlock } from './mime.js'
 import { safeDecodeURIComponent } from './msnobject.js'
 import { attr, child, childrenNamed, findAll, findFirst, parseXml, textContent, type XmlElement } from './xml.js'

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { CommandEvent, DecodedPayload } from '../../src/protocol/events.js'
 import { decodePayload } from '../../src/protocol/payload.js'
-import { decodeImFormat } from '../../src/protocol/payload-msg.js'
+import { decodeImFormat } from '../../src/protocol/payload-format.js'
 import { itemBytes, VECTORS } from '../helpers/vectors.js'
 
 const cmd = (verb: string): CommandEvent => ({
