@@ -3,12 +3,13 @@
  * type (messages.md sections 2-5): text with its X-MMS-IM-Format, typing, datacasts, legacy
  * invitations, P2P, NS profile and mail notifications, custom emoticons. This runs for every MSG
  * in the decoder's hot path, so the common types take the shortest route: one latin1 view of the
- * bytes, indexOf-based line splitting, no regex per header. Never throws.
+ * header bytes, indexOf-based line splitting, no regex per header, and a cache of header blocks
+ * already seen (a conversation repeats the same block message after message). Never throws.
  */
 import type { DecodedPayload } from './events.js'
 import {
   decodeText, getHeader, headerObject, hexPreview, parseContentType, printableText, readHeaders, readHeaderText, sameLower,
-  scanHeaderBlock, utf8Header, type ContentType, type HeaderBlock,
+  type ContentType, type HeaderBlock,
 } from './mime.js'
 import { parseMsnObject } from './msnobject.js'
 import { copyFormat, decodeEncodedWords, decodeImFormat, type ImFormat } from './payload-format.js'
@@ -17,9 +18,7 @@ import { child, childrenNamed, findFirst, parseXml, textContent, type XmlElement
 
 /** A header block inside a body (invitations, datacasts, mail notifications). */
 function bodyBlock(buf: Buffer, start: number): HeaderBlock {
-  const b = scanHeaderBlock(buf.toString('latin1', start))
-  for (let i = 0; i < b.names.length; i++) { b.names[i] = utf8Header(b.names[i]!); b.values[i] = utf8Header(b.values[i]!) }
-  return b
+  return readHeaderText(buf.toString('latin1', start))
 }
 
 const num = (v: string | undefined): number | undefined => {
