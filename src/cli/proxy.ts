@@ -1,9 +1,11 @@
 /** `msnscope proxy`: the live man-in-the-middle. */
 import { parseArgs } from 'node:util'
+import { EventHub } from '../transport/hub.js'
 import { TcpProxy } from '../transport/tcp-proxy.js'
 import { usageError, type Subcommand } from './io.js'
 import { startLiveOutput } from './live-output.js'
 import { duration, hostPort, listenAddress, megabytes, positiveInt } from './options.js'
+import { RULE_HELP, RULE_OPTIONS, rulesFromFlags } from './rule-flags.js'
 
 export const PROXY_HELP = `Usage: msnscope proxy [options]
 
@@ -28,7 +30,8 @@ Options:
   --max-payload N          largest payload accepted (default 1048576)
   --redirect-ports LO-HI   ports for referral listeners (default: ephemeral)
   --memory-cap SIZE        dashboard memory cap (default 300MB)
-`
+
+${RULE_HELP}`
 
 export const run: Subcommand = async (argv, io) => {
   const { values } = parseArgs({
@@ -39,6 +42,7 @@ export const run: Subcommand = async (argv, io) => {
       save: { type: 'string', multiple: true }, 'no-redact': { type: 'boolean' },
       'max-connections': { type: 'string' }, 'idle-timeout': { type: 'string' }, 'max-line': { type: 'string' }, 'max-payload': { type: 'string' },
       'redirect-ports': { type: 'string' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      ...RULE_OPTIONS,
     },
   })
   if (values.help === true) { io.stdout.write(PROXY_HELP); return 0 }
@@ -50,13 +54,15 @@ export const run: Subcommand = async (argv, io) => {
     if (m === null || Number(m[1]) > Number(m[2]) || Number(m[2]) > 65535) throw usageError('--redirect-ports: expected LO-HI, for example 40000-40099')
     redirectPorts = [Number(m[1]), Number(m[2])]
   }
+  const hub = new EventHub()
+  const rules = await rulesFromFlags(values, { watch: true, emit: (ev) => hub.emit(ev) })
   const out = await startLiveOutput(io, {
     json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
     save: values.save ?? [], redact: values['no-redact'] !== true, title: `msnscope proxy ${listen.host}:${listen.port} → ${upstream.host}:${upstream.port}`,
     memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
   })
   const proxy = new TcpProxy({
-    listen, upstream,
+    listen, upstream, hub,
     ...(values.advertise !== undefined ? { advertise: values.advertise } : {}),
     ...(values['dial-from'] !== undefined ? { dialFrom: values['dial-from'] } : {}),
     maxConnections: positiveInt('--max-connections', values['max-connections'], 1000),
@@ -65,12 +71,22 @@ export const run: Subcommand = async (argv, io) => {
     ...(redirectPorts !== undefined ? { redirectPorts } : {}),
   })
   proxy.addSink(out.sink)
+  if (rules !== null) {
+    proxy.decider = rules.engine.decide
+    proxy.addSink(rules.engine.observe)
+    if (out.mode !== 'tui') {
+      for (const line of rules.listing()) io.stderr.write(`msnscope proxy: rule ${line}\n`)
+      rules.files.on('reload', (r) => io.stderr.write(`msnscope proxy: reloaded ${r.file} (${r.rules} rules)\n`))
+      rules.files.on('reload-failed', (r) => io.stderr.write(`msnscope proxy: ${r.error}\n`))
+    }
+  }
   try {
     const addr = await proxy.start()
     if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: listening on ${addr.host}:${addr.port}, upstream ${upstream.host}:${upstream.port}\n`)
     await Promise.race([out.closed, new Promise<void>((resolve) => io.stopSignal.addEventListener('abort', () => resolve(), { once: true }))])
   } finally {
     await proxy.close()
+    rules?.close()
     await out.close()
   }
   return 0

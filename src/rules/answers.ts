@@ -3,8 +3,8 @@
  * command leaves both ends consistent instead of waiting forever:
  *
  * - a MSG whose sender asked for an acknowledgement (A, N, D) gets `NAK t`;
- * - a file-transfer invitation gets a decline: `Invitation-Command: CANCEL` with
- *   `Cancel-Code: REJECT` (MSNFTP), or a P2P acknowledgement and `MSNSLP/1.0 603 Decline`;
+ * - an invitation (a file transfer, or any other) gets a decline: `Invitation-Command: CANCEL`
+ *   with `Cancel-Code: REJECT` (MSNFTP), or a P2P acknowledgement and `MSNSLP/1.0 603 Decline`;
  * - a login gets what a server sends to a client it refuses: `VER t 0` for VER and `911 t` for
  *   USR (Escargot and the lab answer a refused sign-in with 911), and a switchboard's USR/ANS 911.
  *
@@ -16,6 +16,7 @@ import { encodeCommand } from '../protocol/encoder.js'
 import type { DecisionContext } from './decision.js'
 import type { ConnMemory } from './memory.js'
 import type { CommandView } from './rule.js'
+import { isInvitation } from './view.js'
 
 export interface Answer {
   /** to the sender of the command */
@@ -193,7 +194,7 @@ function declineInvitation(c: CommandView, mem: ConnMemory, ctx: DecisionContext
 
 /** The answer that keeps both ends consistent when a command is blocked. */
 export function blockAnswer(c: CommandView, mem: ConnMemory, ctx: DecisionContext): Answer {
-  if (c.fileTransfer) {
+  if (c.fileTransfer || isInvitation(c.payload)) {
     const d = declineInvitation(c, mem, ctx)
     if (d !== null) return d
   }

@@ -14,8 +14,9 @@ import { readFile } from 'node:fs/promises'
 import { basename, dirname, extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { MsnscopeError } from '../errors.js'
-import type { RuleErrorEvent } from '../events.js'
-import type { Clock, RuleEngine } from './engine.js'
+import type { RuleErrorEvent, StatsEvent } from '../events.js'
+import { describeRule } from './describe.js'
+import { RuleEngine, type Clock, type DefaultAction } from './engine.js'
 import { policyRules } from './policy.js'
 import { blockAllRules, blockFileTransferRules, blockWordsRules, parseWordList } from './presets.js'
 import type { LoadedRule } from './rule.js'
@@ -100,7 +101,7 @@ export interface ReloadFailure { file: string; error: string }
 
 export interface RuleFilesEvents {
   reload: [ReloadNotice]
-  error: [ReloadFailure]
+  'reload-failed': [ReloadFailure]
 }
 
 export interface RuleFilesOptions {
@@ -158,7 +159,7 @@ export class RuleFiles extends EventEmitter<RuleFilesEvents> {
       if (this.#closed) return
       const error = `${message(err)} (the previous rules of ${path} stay active)`
       this.#o.emit?.({ kind: 'rule-error', conn: '-', transport: 'tcp', client: null, server: null, role: '?', rule: path, error })
-      this.emit('error', { file: path, error })
+      this.emit('reload-failed', { file: path, error })
     }
   }
 
@@ -182,5 +183,66 @@ export class RuleFiles extends EventEmitter<RuleFilesEvents> {
     for (const t of this.#timers.values()) clearTimeout(t)
     this.#watchers.clear()
     this.#timers.clear()
+  }
+}
+
+export interface RuleSetup extends PresetOptions {
+  /** rule scripts and policy files, in order */
+  rules?: readonly string[]
+  /** policy files (YAML), after the scripts */
+  policy?: readonly string[]
+  timeoutMs?: number
+  defaultAction?: DefaultAction
+  /** watch and reload the files (default true) */
+  watch?: boolean
+  clock?: Clock
+  /** where `rule-error` (reload failures) and `stats` events go */
+  emit?: (ev: Omit<RuleErrorEvent, 'seq' | 'ts'> | Omit<StatsEvent, 'seq' | 'ts'>) => void
+  /** emit the rule counters this often while they change (default 10 s; 0: only at close) */
+  statsIntervalMs?: number
+}
+
+export interface ActiveRules {
+  engine: RuleEngine
+  files: RuleFiles
+  /** one line per rule: its source, name and what it does */
+  listing(): string[]
+  /** stop watching, and emit the final counters */
+  close(): void
+}
+
+/**
+ * An engine with the presets and files of a command line: presets first, then `rules`, then
+ * `policy`. Null when nothing was asked for and the default action is pass.
+ */
+export async function startRules(o: RuleSetup): Promise<ActiveRules | null> {
+  const wanted = o.blockAll === true || o.blockFileTransfers === true || o.blockWords !== undefined || (o.rules?.length ?? 0) > 0 || (o.policy?.length ?? 0) > 0 || o.defaultAction === 'block'
+  if (!wanted) return null
+  const engine = new RuleEngine({ clock: o.clock ?? systemClock, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}), ...(o.defaultAction !== undefined ? { defaultAction: o.defaultAction } : {}) })
+  const emit = o.emit
+  const files = new RuleFiles(engine, { watch: o.watch !== false, ...(emit !== undefined ? { emit } : {}) })
+  await installPresets(engine, o)
+  for (const f of o.rules ?? []) await files.add(f)
+  for (const f of o.policy ?? []) await files.add(f, { policy: true })
+  let last = ''
+  const flush = (force: boolean): void => {
+    if (emit === undefined) return
+    const ev = engine.statsEvent()
+    const key = JSON.stringify(ev.counters)
+    if (!force && key === last) return
+    last = key
+    emit(ev)
+  }
+  const every = o.statsIntervalMs ?? 10_000
+  const timer = every > 0 && emit !== undefined ? setInterval(() => flush(false), every) : null
+  timer?.unref()
+  return {
+    engine, files,
+    listing: () => engine.rules.map((r) => `${r.source}: ${r.rule.name}: ${describeRule(r.rule)}`),
+    close: () => {
+      if (timer !== null) clearInterval(timer)
+      files.close()
+      flush(true)
+    },
   }
 }

@@ -26,6 +26,14 @@ export function messageText(p: DecodedPayload | null): string | null {
   return null
 }
 
+/** Is this payload an invitation: MSNFTP `Invitation-Command: INVITE` (any application) or an MSNSLP INVITE? */
+export function isInvitation(p: DecodedPayload | null): boolean {
+  if (p === null) return false
+  if (p.kind === 'invite') return str(rec(p.invitation)?.command)?.toUpperCase() === 'INVITE'
+  if (p.kind === 'p2p') return rec(p.slp)?.method === 'INVITE'
+  return false
+}
+
 /** Is this payload a file-transfer invitation (MSNFTP or MSNSLP)? */
 export function isFileTransferInvite(p: DecodedPayload | null): boolean {
   if (p === null) return false
