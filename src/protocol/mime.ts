@@ -32,10 +32,11 @@ export interface ParsedMime {
   error?: string
 }
 
-/** Header names and values of one block, as offsets into a latin1 view of the bytes. */
+/** One header block read from a latin1 view of the bytes (so its offsets are byte offsets). */
 export interface HeaderBlock {
   names: string[]
   values: string[]
+  /** per header, as in HeaderWire; empty when the layout was not asked for */
   seps: string[]
   eols: string[]
   /** offset just after the closing empty line (or the end of input when there is none) */
