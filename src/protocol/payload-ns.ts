@@ -1,6 +1,6 @@
 /**
  * Notification-server payloads that are not MSG: the XML documents (UUX/UBX personal data and
- * * endpoints, ADL/RML/FQY contact lists, NOT/IPG notifications, GCF policies), the
+ * endpoints, ADL/RML/FQY contact lists, NOT/IPG notifications, GCF policies), the
  * QRY challenge answer, and the MSNP21 multi-part messages (SDG/NFY/PUT/DEL). Each decoder turns
  * what it can read into plain JSON-friendly fields and reports the rest in `error`. Never throws.
  */
