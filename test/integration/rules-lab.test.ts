@@ -156,28 +156,44 @@ test('a rewrite turns "hello" into "HELLO" and the receiver gets a correct paylo
   await bobChat.waitFor('text', (m) => m.text === 'and now something else')
 })
 
-test('an inject rule delivers a message to a client, and commands to the server with valid TrIDs', async (t) => {
-  const s = await setup(t, 'tcp', [
-    { name: 'notice', match: { verb: 'JOI', from: 'server' }, action: { type: 'inject', to: 'client', commands: { message: 'this conversation is recorded', from: 'admin@example.com', name: 'Admin' } } },
-    { name: 'echo', match: { verb: 'MSG', from: 'client', text: 'ping' }, action: { type: 'inject', to: 'server', commands: { verb: 'MSG', args: ['A'], payload: 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\npong' } } },
-  ])
-  const alice = s.client('alice@example.com')
-  const bob = s.client('bob@example.net')
-  await alice.login(); await bob.login(); await alice.setPresence(); await bob.setPresence()
-  const chat = await alice.openChat('bob@example.net')
-  const notice = await chat.waitFor('text', (m) => m.from === 'admin@example.com')
-  assert.equal(notice.text, 'this conversation is recorded')
-  assert.equal(notice.name, 'Admin')
-  const bobChat = await bob.waitFor('chat')
-  await chat.sendText('ping')
-  await bobChat.waitFor('text', (m) => m.text === 'ping')
-  await bobChat.waitFor('text', (m) => m.text === 'pong')
-  // the switchboard acknowledged the injected MSG; that ACK stopped at msnscope
-  const own = await s.log.waitFor((e) => e.kind === 'command' && e.rule === 'msnscope:own-reply')
-  assert.equal(own.kind === 'command' && own.command.verb, 'ACK')
-  await chat.sendText('still flowing')
-  await bobChat.waitFor('text', (m) => m.text === 'still flowing')
-})
+for (const path of ['tcp', 'gateway'] as const) {
+  test(`an inject rule delivers a message to a client, and commands to the server with valid TrIDs (${path})`, async (t) => {
+    const s = await setup(t, path, [
+      { name: 'notice', match: { verb: 'JOI', from: 'server' }, action: { type: 'inject', to: 'client', commands: { message: 'this conversation is recorded', from: 'admin@example.com', name: 'Admin' } } },
+      { name: 'echo', match: { verb: 'MSG', from: 'client', text: 'ping' }, action: { type: 'inject', to: 'server', commands: { verb: 'MSG', args: ['A'], payload: 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\npong' } } },
+    ])
+    const alice = s.client('alice@example.com')
+    const bob = s.client('bob@example.net')
+    await alice.login(); await bob.login(); await alice.setPresence(); await bob.setPresence()
+    const chat = await alice.openChat('bob@example.net')
+    const notice = await chat.waitFor('text', (m) => m.from === 'admin@example.com')
+    assert.equal(notice.text, 'this conversation is recorded')
+    assert.equal(notice.name, 'Admin')
+    const bobChat = await bob.waitFor('chat')
+    await chat.sendText('ping')
+    await bobChat.waitFor('text', (m) => m.text === 'ping')
+    await bobChat.waitFor('text', (m) => m.text === 'pong')
+    // the switchboard acknowledged the injected MSG; that ACK stopped at msnscope
+    const own = await s.log.waitFor((e) => e.kind === 'command' && e.rule === 'msnscope:own-reply')
+    assert.equal(own.kind === 'command' && own.command.verb, 'ACK')
+    await chat.sendText('still flowing')
+    await bobChat.waitFor('text', (m) => m.text === 'still flowing')
+  })
+
+  test(`an invitation blocked on its way to the invitee is declined on the invitee's behalf (${path})`, async (t) => {
+    const s = await setup(t, path, [{ name: 'no incoming files', match: { fileTransfer: true, from: 'server' }, action: 'block' }])
+    const { chat, bobChat } = await chatting(s)
+    const cookie = await chat.sendFileInvite('report.pdf', 100)
+    const reply = await chat.inviteReply(cookie)
+    assert.equal(reply.command, 'CANCEL')
+    assert.equal(reply.from, 'bob@example.net')
+    await chat.sendText('ok')
+    await bobChat.waitFor('text', (m) => m.text === 'ok')
+    assert.equal(bobChat.seen('invite').length, 0)
+    // through the gateway the decline went up in a request of msnscope's own
+    if (path === 'gateway') await s.log.waitFor((e) => e.kind === 'http' && e.note === 'sent by msnscope')
+  })
+}
 
 test('a rule that throws becomes a rule-error and the traffic flows', async (t) => {
   const s = await setup(t, 'tcp', [{ name: 'broken', match: (c) => { if (c.verb === 'MSG') throw new Error('boom'); return false }, action: 'block' }])
