@@ -170,6 +170,30 @@ function tokenize(src: string): Token[] {
 
 const FILTER_NAMES = Object.keys(FILTERS).map((k) => `~${k}`).join(', ')
 
+/** The known filter name nearest to a misspelt one (prefix, or at most two edits away). */
+function closest(name: string): string | null {
+  const names = Object.keys(FILTERS)
+  const prefixed = names.find((n) => n.startsWith(name) || name.startsWith(n))
+  if (prefixed !== undefined) return prefixed
+  let best: string | null = null
+  let bestD = 3
+  for (const n of names) {
+    const d = editDistance(name, n)
+    if (d < bestD) { bestD = d; best = n }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) cur.push(Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)))
+    prev = cur
+  }
+  return prev[b.length]!
+}
+
 class Parser {
   #i = 0
   constructor(readonly tokens: Token[]) {}
@@ -228,7 +252,9 @@ class Parser {
         this.#i++
         const def = Object.hasOwn(FILTERS, t.text.toLowerCase()) ? FILTERS[t.text.toLowerCase()] : undefined
         if (def === undefined) {
-          throw new FilterError(t.at, FILTER_NAMES, t.text === '' ? `expected a filter name after ~ at ${t.at + 1} (${FILTER_NAMES})` : `unknown filter ~${t.text} at ${t.at + 1} (known: ${FILTER_NAMES})`)
+          if (t.text === '') throw new FilterError(t.at, FILTER_NAMES, `expected a filter name after ~ at ${t.at + 1}, such as ~verb or ~from (? lists them)`)
+          const near = closest(t.text.toLowerCase())
+          throw new FilterError(t.at, FILTER_NAMES, `unknown filter ~${t.text} at ${t.at + 1}${near !== null ? ` (did you mean ~${near}?)` : ' (? lists the filters)'}`)
         }
         if (def.value === undefined) return def.make('', t.at)
         const v = this.#tok

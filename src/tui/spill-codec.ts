@@ -1,9 +1,11 @@
 /**
- * Events as lossless JSON lines for the dashboard's spill file: unlike the public JSON lines
- * (sinks/json.ts), every Buffer comes back as a Buffer (`{"$b": base64}`), numbers too large
- * for JSON as BigInt (`{"$n": "…"}`), and a payload that is the tail of `raw` is stored once.
+ * Events as JSON lines for the dashboard's spill file, read back into equal events: commands and
+ * malformed input as their envelope plus `raw` in base64; other events whole, with any Buffer as
+ * `{"$b": base64}` and numbers too large for JSON as `{"$n": "…"}`.
  */
-import type { ScopeEvent } from '../events.js'
+import type { CommandScopeEvent, ScopeEvent } from '../events.js'
+import { MsnpDecoder } from '../protocol/decoder.js'
+import type { CommandEvent, Side } from '../protocol/events.js'
 
 type Plain = null | boolean | number | string | Plain[] | { [k: string]: Plain }
 
@@ -35,32 +37,46 @@ function fromPlain(v: unknown): unknown {
   return out
 }
 
-const isTailOf = (part: Buffer, whole: Buffer): boolean =>
-  part.buffer === whole.buffer && part.byteOffset + part.length === whole.byteOffset + whole.length
-
-/** One line of JSON (no newline inside) that spillParse turns back into an equal event. */
+/**
+ * A command is stored as its envelope and raw bytes only: decoding the bytes again gives back the
+ * same fields and payload, and costs far less than serialising the decoded objects for every
+ * event that leaves memory (most are never looked at again).
+ */
 export function spillLine(ev: ScopeEvent): string {
-  if (ev.kind === 'command') {
-    const c = ev.command
-    const { payloadRaw, ...rest } = c
-    const command: Record<string, unknown> = { ...rest }
-    if (payloadRaw !== null && isTailOf(payloadRaw, c.raw)) command.$tail = payloadRaw.length
-    else command.payloadRaw = payloadRaw
-    return JSON.stringify(toPlain({ ...ev, command }))
+  switch (ev.kind) {
+    case 'command': {
+      const { command: c, forwarded, ...envelope } = ev
+      const line: Record<string, unknown> = { ...envelope, from: c.from, offset: c.offset, commandDialect: c.dialect, raw: c.raw.toString('base64') }
+      if (forwarded !== undefined) line.forwarded = forwarded.toString('base64')
+      return JSON.stringify(line)
+    }
+    case 'malformed':
+      return JSON.stringify({ ...ev, raw: ev.raw.toString('base64') })
+    default:
+      return JSON.stringify(toPlain(ev))
   }
-  return JSON.stringify(toPlain(ev))
+}
+
+function redecode(from: Side, raw: Buffer, dialect: number | null, offset: number): CommandEvent {
+  const d = new MsnpDecoder(from, { dialect })
+  const events = [...d.push(raw), ...d.end()]
+  const only = events[0]
+  if (events.length === 1 && only !== undefined && only.kind === 'command') return { ...only, offset }
+  // not one command any more (should not happen): keep the bytes, say so
+  const line = raw.toString('latin1').split(/\r?\n/, 1)[0] ?? ''
+  const [verb = '?', ...args] = line.split(' ')
+  return { kind: 'command', from, offset, raw, verb, trId: null, args, payloadLength: null, payloadRaw: null, fields: {}, payload: null, dialect, notes: ['read back from the spill file without decoding'] }
 }
 
 export function spillParse(line: string): ScopeEvent {
-  const ev = fromPlain(JSON.parse(line)) as Record<string, unknown>
-  if (ev.kind === 'command') {
-    const c = ev.command as Record<string, unknown>
-    if (typeof c.$tail === 'number') {
-      const raw = c.raw as Buffer
-      c.payloadRaw = raw.subarray(raw.length - c.$tail)
-      delete c.$tail
-    }
-    c.payloadRaw ??= null
+  const o = JSON.parse(line) as Record<string, unknown>
+  if (o.kind === 'command') {
+    const { from, offset, commandDialect, raw, forwarded, ...envelope } = o
+    const command = redecode(from as Side, Buffer.from(raw as string, 'base64'), (commandDialect as number | null) ?? null, (offset as number) ?? 0)
+    const ev = { ...envelope, command } as unknown as CommandScopeEvent
+    if (typeof forwarded === 'string') ev.forwarded = Buffer.from(forwarded, 'base64')
+    return ev
   }
-  return ev as unknown as ScopeEvent
+  if (o.kind === 'malformed') return { ...o, raw: Buffer.from(o.raw as string, 'base64') } as unknown as ScopeEvent
+  return fromPlain(o) as ScopeEvent
 }

@@ -89,7 +89,8 @@ test('invalid filters are explained with a position and what was expected', () =
   const cases: Array<[string, number, RegExp]> = [
     ['~verb', 5, /expected a verb such as MSG after ~verb/],
     ['~verb MSG &', 11, /expected a filter, text, ! or \( at 12, found the end/],
-    ['~frm client', 0, /unknown filter ~frm at 1 \(known: ~verb, ~from/],
+    ['~frm client', 0, /unknown filter ~frm at 1 \(did you mean ~from\?\)/],
+    ['~zzzzz', 0, /unknown filter ~zzzzz at 1 \(\? lists the filters\)/],
     ['~from somebody', 6, /~from takes one of client, server, not "somebody"/],
     ['~role XX', 6, /~role takes one of DS, NS, SB, \?/],
     ['(~verb MSG', 10, /expected \) to close the \( at 1/],
@@ -97,7 +98,7 @@ test('invalid filters are explained with a position and what was expected', () =
     ['"unterminated', 13, /unterminated quote/],
     ['~kind blah', 6, /~kind takes one of command, malformed/],
     ['~trid x', 6, /~trid takes a number/],
-    ['~', 0, /expected a filter name after ~/],
+    ['~', 0, /expected a filter name after ~ at 1, such as ~verb/],
     ['| ~p2p', 0, /expected a filter, text, ! or \( at 1, found "\|"/],
     ['~p2p & & ~err', 7, /found "&"/],
   ]

@@ -1,0 +1,175 @@
+/**
+ * `msnscope read FILE`: a pcap, pcapng or saved JSONL file (gzip-compressed or not; `-` for
+ * standard input) as events: JSON lines with --json, otherwise a readable summary.
+ */
+import { parseArgs } from 'node:util'
+import chalk, { Chalk } from 'chalk'
+import type { ScopeEvent } from '../events.js'
+import { linkTypeName } from '../pcap/link.js'
+import { toJsonLine } from '../sinks/json.js'
+import { PLAIN, SummarySink, type Painter } from '../sinks/summary.js'
+import { captureEvents, importCapture, type ImportOptions, type ImportResult } from '../transport/pcap-import.js'
+import { usageError, wantsColor, type CliIo, type Subcommand } from './io.js'
+import { megabytes } from './options.js'
+
+export const READ_HELP = `Usage: msnscope read FILE [options]
+
+Reads a capture and shows its MSN Messenger traffic: every command of every connection, on port
+1863 or any other (MSNP is recognised by its content), over TCP or through the HTTP gateway.
+FILE is a pcap (microsecond or nanosecond) or pcapng file, optionally gzip-compressed, a JSONL
+file saved by msnscope, or - for standard input (tcpdump -w - | msnscope read -).
+
+Options:
+  --json          one JSON event per line (docs/events.md) instead of the summary
+  --raw           with --json, add the exact bytes of each event (base64)
+  --port N        decode TCP port N as MSNP whatever it holds (repeatable)
+  --no-tui        on a terminal, print the summary instead of opening the terminal UI
+  --memory-cap SIZE  terminal UI memory cap (default 300MB); older events go to a temp file
+  --no-progress   no progress bar on standard error
+  -h, --help      this help
+`
+
+/** Files smaller than this read too fast for a progress bar to help. */
+const PROGRESS_MIN_BYTES = 8 * 1024 * 1024
+
+export const run: Subcommand = async (argv, io) => {
+  const { values, positionals } = parseArgs({
+    args: argv, allowPositionals: true,
+    options: {
+      json: { type: 'boolean' }, raw: { type: 'boolean' }, port: { type: 'string', multiple: true },
+      'no-tui': { type: 'boolean' }, 'no-progress': { type: 'boolean' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (values.help === true) { io.stdout.write(READ_HELP); return 0 }
+  const file = positionals[0]
+  if (file === undefined || positionals.length > 1) throw usageError('give exactly one FILE (or - for standard input)')
+  const ports = parsePorts(values.port ?? [])
+  if (values.raw === true && values.json !== true) throw usageError('--raw goes with --json')
+
+  const memoryCap = megabytes('--memory-cap', values['memory-cap'], 300)
+  const { source, ...input } = captureInput(file, io)
+  const options: ImportOptions = { ports, ...input }
+  // on a terminal (and without --json or --no-tui) the capture opens in the dashboard
+  if (io.stdout.isTTY === true && values.json !== true && values['no-tui'] !== true) return readIntoDashboard(source, options, file, memoryCap, io)
+  const progress = values['no-progress'] === true ? null : progressBar(io)
+  if (progress !== null) options.onProgress = progress.update
+  let result: ImportResult
+  try {
+    if (values.json === true) {
+      const out = new BatchedWriter(io.stdout)
+      const raw = values.raw === true
+      options.drain = () => out.flush()
+      result = await importCapture(source, (e) => out.add(toJsonLine(e, { raw }) + '\n'), options)
+      await out.flush()
+    } else {
+      const summary = new SummarySink()
+      result = await importCapture(source, (e: ScopeEvent) => summary.push(e), options)
+      progress?.clear()
+      io.stdout.write(summary.render(describeInput(result), painter(io), io.stdout.columns ?? 100))
+    }
+  } finally {
+    progress?.clear()
+  }
+  if (values.json === true) for (const w of result.warnings) io.stderr.write(`msnscope read: warning: ${w}\n`)
+  return 0
+}
+
+/** The capture in the dashboard, fed batch by batch while it is read; returns when the user quits. */
+async function readIntoDashboard(source: string | NodeJS.ReadableStream, options: ImportOptions, file: string, memoryCapMb: number, io: CliIo): Promise<number> {
+  const quit = new AbortController()
+  options.signal = AbortSignal.any([io.stopSignal, quit.signal])
+  const batches = captureEvents(source, options)
+  // the first batch before the screen changes, so an unreadable file is reported as usual
+  let step = await batches.next()
+  const { openDashboard } = await import('../tui/app.js')
+  const dash = openDashboard({ io, title: `read ${file === '-' ? 'standard input' : file}`, memoryCap: memoryCapMb * 1024 * 1024 })
+  void dash.closed.then(() => quit.abort())
+  try {
+    let n = 0
+    while (step.done !== true && !dash.isClosed) {
+      for (const e of step.value) {
+        dash.push(e)
+        if (++n % 2000 === 0) await dash.idle()
+      }
+      step = await batches.next()
+    }
+    if (step.done === true) for (const w of step.value.warnings) dash.notify(`warning: ${w}`, true)
+    dash.end()
+  } catch (err) {
+    dash.close()
+    throw err
+  }
+  await dash.closed
+  return 0
+}
+
+/** The source and options common to read and transcript. */
+export function captureInput(file: string, io: CliIo): ImportOptions & { source: string | NodeJS.ReadableStream } {
+  return file === '-' ? { source: io.stdin, name: 'standard input', signal: io.stopSignal } : { source: file, signal: io.stopSignal }
+}
+
+export function parsePorts(values: string[]): number[] {
+  return values.map((v) => {
+    const p = Number(v)
+    if (!Number.isInteger(p) || p < 1 || p > 65535) throw usageError(`--port: expected a TCP port (1-65535), got "${v}"`)
+    return p
+  })
+}
+
+export function describeInput(r: ImportResult): { name: string; format: string; gzip: boolean; records: number; bytesRead: number; linkTypes: string[]; warnings: string[] } {
+  return { name: r.name, format: r.format, gzip: r.gzip, records: r.records, bytesRead: r.bytesRead, linkTypes: [...new Set(r.linkTypes.map(linkTypeName))], warnings: r.warnings }
+}
+
+function painter(io: CliIo): Painter {
+  if (!wantsColor(io, io.stdout)) return PLAIN
+  const c = new Chalk({ level: chalk.level > 0 ? chalk.level : 1 })
+  const roles: Record<string, (s: string) => string> = { DS: c.yellow, NS: c.cyan, SB: c.green }
+  return { bold: c.bold, dim: c.gray, role: (r, s) => (roles[r] ?? c.white)(s), warn: c.yellow }
+}
+
+/** JSON lines gathered into large writes, waiting for the stream to drain when it asks to. */
+class BatchedWriter {
+  #parts: string[] = []
+  #size = 0
+  constructor(readonly stream: NodeJS.WritableStream) {}
+
+  add(line: string): void {
+    this.#parts.push(line)
+    this.#size += line.length
+    if (this.#size >= 1 << 16) void this.#write()
+  }
+
+  flush(): Promise<void> | void { return this.#write() }
+
+  #write(): Promise<void> | void {
+    if (this.#size === 0) return
+    const text = this.#parts.join('')
+    this.#parts = []
+    this.#size = 0
+    if (!this.stream.write(text)) return new Promise((resolve) => this.stream.once('drain', () => resolve()))
+  }
+}
+
+/** A bar on standard error for large files, when it is a terminal. */
+function progressBar(io: CliIo): { update: (read: number, total: number | null) => void; clear: () => void } | null {
+  if (io.stderr.isTTY !== true) return null
+  let last = 0
+  let shown = false
+  return {
+    update(read, total) {
+      if (total === null || total < PROGRESS_MIN_BYTES) return
+      const now = Date.now()
+      if (now - last < 100 && read < total) return
+      last = now
+      const frac = Math.min(1, read / total)
+      const width = 30
+      const done = Math.round(frac * width)
+      io.stderr.write(`\r[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${(frac * 100).toFixed(0).padStart(3)}%  ${(read / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`)
+      shown = true
+    },
+    clear() {
+      if (shown) io.stderr.write('\r\x1b[K')
+      shown = false
+    },
+  }
+}
