@@ -191,19 +191,20 @@ const contentTypes = new Map<string, ContentType>()
 
 // Content-Type: text/plain; charset=UTF-8
 /** Media type and charset of a Content-Type value (the result is shared: do not modify it). */
-let lastCtValue = ''
-let lastCt: ContentType = { mediaType: '' }
+// the few content types of a session differ in length: one slot per length avoids hashing them
+const ctByLength: Array<[string, ContentType] | undefined> = new Array<[string, ContentType] | undefined>(64).fill(undefined)
 
 export function parseContentType(value: string): ContentType {
-  if (value === lastCtValue) return lastCt
+  const slot = value.length & 63
+  const hit = ctByLength[slot]
+  if (hit !== undefined && hit[0] === value) return hit[1]
   let ct = contentTypes.get(value)
   if (ct === undefined) {
     ct = readContentType(value)
     if (contentTypes.size >= 256) contentTypes.clear()
     contentTypes.set(value, ct)
   }
-  lastCtValue = value
-  lastCt = ct
+  ctByLength[slot] = [value, ct]
   return ct
 }
 
@@ -244,7 +245,7 @@ export interface DecodedText {
 
 /** Decode body bytes by charset label (UTF-8 when absent or unknown). */
 export function decodeText(buf: Buffer, start: number, end: number, charset: string | undefined): DecodedText {
-  const label = charset === undefined ? 'utf-8' : charset.trim().toLowerCase()
+  const label = charset === undefined || charset === 'UTF-8' ? 'utf-8' : charset.trim().toLowerCase()
   let enc = nodeEncoding(label)
   if (enc === null) {
     let dec = decoders.get(label)

@@ -105,16 +105,19 @@ interface Head {
 
 function makeHead(block: HeaderBlock): Head {
   const { names, values } = block
-  // one pass for the headers that shape the decoding
+  // one pass for the headers object and the headers that shape the decoding
+  const headers: Record<string, string> = {}
   let contentType: string | undefined, fmt: string | undefined, messageId: string | undefined, chunks: string | undefined, chunk: string | undefined
   for (let i = 0; i < names.length; i++) {
-    const n = names[i]!
+    const n = names[i]!, v = values[i]!
+    if (n === '__proto__') Object.defineProperty(headers, n, { value: v, enumerable: true, writable: true, configurable: true })
+    else headers[n] = v
     switch (n.length) {
-      case 12: if (sameLower(n, 'content-type')) contentType = values[i]; break
-      case 15: if (sameLower(n, 'x-mms-im-format')) fmt = values[i]; break
-      case 10: if (sameLower(n, 'message-id')) messageId = values[i]; break
-      case 6: if (sameLower(n, 'chunks')) chunks = values[i]; break
-      case 5: if (sameLower(n, 'chunk')) chunk = values[i]; break
+      case 12: if (sameLower(n, 'content-type')) contentType = v; break
+      case 15: if (sameLower(n, 'x-mms-im-format')) fmt = v; break
+      case 10: if (sameLower(n, 'message-id')) messageId = v; break
+      case 6: if (sameLower(n, 'chunks')) chunks = v; break
+      case 5: if (sameLower(n, 'chunk')) chunk = v; break
     }
   }
   const ct = contentType === undefined ? NO_TYPE : parseContentType(contentType)
@@ -132,7 +135,7 @@ function makeHead(block: HeaderBlock): Head {
   }
   return {
     block, contentType: contentType ?? null, mediaType: ct.mediaType, decodeAs: continuation ? 'text/plain' : ct.mediaType, charset: ct.charset,
-    headers: headerObject(names, values), format, textExtras, cached: false,
+    headers, format, textExtras, cached: false,
     problem: block.end === '' ? 'header block not terminated by an empty line' : contentType === undefined && !continuation ? 'no Content-Type header' : undefined,
   }
 }
