@@ -168,14 +168,17 @@ export class Relay implements DecisionContext {
     }
   }
 
+  #firstEnd: Side | null = null
+
   #onEnd(from: Side): void {
     this.#ended[from] = true
+    this.#firstEnd ??= from
     const rest = this.#decoders[from].end()
     for (const ev of rest) this.#enqueue(from, () => this.#handle(from, ev))
     this.#enqueue(from, () => {
       const to = this.#socket(this.#other(from))
       if (!to.destroyed && !to.writableEnded) to.end()
-      if (this.#ended.client && this.#ended.server) this.close(from === 'client' ? 'client closed' : 'server closed')
+      if (this.#ended.client && this.#ended.server) this.close(this.#firstEnd === 'client' ? 'client closed' : 'server closed')
     })
   }
 
