@@ -103,7 +103,7 @@ const isStringList = (v: unknown): v is readonly string[] => Array.isArray(v) &&
 const describeValue = (v: unknown): string => v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'string' ? `"${v}"` : typeof v
 
 function checkPattern(v: unknown, at: string): string | null {
-  const list: unknown[] = typeof v === 'string' || v instanceof RegExp ? [v] : Array.isArray(v) ? v : [undefined]
+  const list: unknown[] = Array.isArray(v) ? v : [v]
   if (list.length === 0) return `${at} is an empty list`
   for (const e of list) if (typeof e !== 'string' && !(e instanceof RegExp)) return `${at} must be a string, a RegExp or a list of them, not ${describeValue(e)}`
   return null

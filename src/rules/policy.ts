@@ -90,7 +90,8 @@ export function policyRules(text: string, file: string): Rule[] {
   const doc = parseDocument(text, { prettyErrors: false })
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!
-    const where = e.linePos?.[0] !== undefined ? `line ${e.linePos[0].line}: ` : ''
+    const line = text.slice(0, e.pos[0]).split('\n').length
+    const where = `line ${line}: `
     throw new MsnscopeError('ERULE', `${file}: ${where}${e.message.split('\n')[0]}`)
   }
   const value: unknown = doc.toJS()
