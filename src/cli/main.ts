@@ -17,6 +17,8 @@ export const VERBS: Record<string, VerbEntry> = {
   read: { summary: 'read a pcap, pcapng or saved .jsonl and show its MSNP events', load: () => loadVerb('read') },
   decode: { summary: 'decode one raw byte stream (one direction of one connection)', load: () => loadVerb('decode') },
   transcript: { summary: 'the chats of a capture as readable text', load: () => loadVerb('transcript') },
+  replay: { summary: 'client replay: send the client side of a recording to a live server', load: () => loadVerb('replay') },
+  serve: { summary: 'server replay: answer live clients with the server side of a recording', load: () => loadVerb('serve') },
 }
 
 /** Verbs are separate modules, loaded only when used. */

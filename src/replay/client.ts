@@ -22,7 +22,7 @@ import type { CommandEvent } from '../protocol/events.js'
 import { MSMSGS_PRODUCT_ID, PRODUCT_KEYS, mbiKeyResponse, md5LoginResponse, qryMd5, qryMsnp11 } from '../protocol/challenge.js'
 import type { EventSink } from '../events.js'
 import { endpoint, EventHub, splitHostPort, type PendingEvent } from '../transport/hub.js'
-import { commandLine, paceDelay, referralOf, type PlannedConnection, type PlannedExpect, type PlannedSend, type ReplayPlan, type Speed } from './plan.js'
+import { commandLine, loginAccount, paceDelay, referralOf, secretFor, type PlannedConnection, type PlannedExpect, type PlannedSend, type ReplayPlan, type Secret, type Speed } from './plan.js'
 import { compareCommands, isErrorVerb } from './compare.js'
 import { passportLogin, rstLogin, type LoginResult } from './login.js'
 
@@ -49,18 +49,6 @@ export interface ClientReplayOptions {
   hub?: EventHub
   limits?: Partial<Limits>
   signal?: AbortSignal
-}
-
-/** A credential for every account, or per account (keys are account names, any case). */
-export type Secret = string | Readonly<Record<string, string>>
-
-/** The credential for `account`. */
-export function secretFor(secret: Secret | undefined, account: string | null): string | undefined {
-  if (secret === undefined || typeof secret === 'string') return secret
-  if (account === null) return undefined
-  const want = account.toLowerCase()
-  for (const [k, v] of Object.entries(secret)) if (k.toLowerCase() === want) return v
-  return undefined
 }
 
 export type DifferenceKind = 'verb' | 'trId' | 'args' | 'payload' | 'missing' | 'unexpected' | 'error' | 'closed' | 'credentials' | 'connect' | 'stopped'
@@ -360,7 +348,7 @@ class ClientReplay implements ReplayRun {
     const sub = s.substitution
     if (sub !== 'twn-ticket' && sub !== 'sso-login') return true
     const o = this.#o
-    const account = accountOf(c.plan)
+    const account = loginAccount(c.plan)
     if (o.loginUrl === undefined || secretFor(o.ticket, account) !== undefined) return true
     if (c.credentials !== null) return true
     if (c.login !== null) return false
@@ -382,7 +370,7 @@ class ClientReplay implements ReplayRun {
   #argsFor(c: LiveConn, s: PlannedSend): string[] {
     const args = [...s.command.args]
     const o = this.#o
-    const account = accountOf(c.plan)
+    const account = loginAccount(c.plan)
     const password = secretFor(o.password, account)
     const ticket = secretFor(o.ticket, account) ?? (c.credentials?.ticket || undefined)
     switch (s.substitution) {
@@ -657,13 +645,6 @@ class ClientReplay implements ReplayRun {
 }
 
 
-function accountOf(p: PlannedConnection): string | null {
-  for (const s of p.sends) {
-    const a = s.command.args
-    if (s.command.verb === 'USR' && a[1] === 'I' && a[2] !== undefined) return a[2]
-  }
-  return p.account
-}
 
 function describe(cmd: CommandEvent): string {
   if (!isErrorVerb(cmd.verb)) return cmd.verb

@@ -90,6 +90,18 @@ export interface ReplayPlan {
   steps: number
 }
 
+/** A credential for every account, or per account (keys are account names, any case). */
+export type Secret = string | Readonly<Record<string, string>>
+
+/** The credential for `account`. */
+export function secretFor(secret: Secret | undefined, account: string | null): string | undefined {
+  if (secret === undefined || typeof secret === 'string') return secret
+  if (account === null) return undefined
+  const want = account.toLowerCase()
+  for (const [k, v] of Object.entries(secret)) if (k.toLowerCase() === want) return v
+  return undefined
+}
+
 /** `fast`: as fast as replies come; `recorded`: the recording's pacing; a number: that many times faster. */
 export type Speed = 'fast' | 'recorded' | number
 
@@ -323,6 +335,15 @@ function linkReferrals(connections: PlannedConnection[], gathered: Map<string, G
       c.notes.push(`referred by ${g.parent}, but its XFR/RNG is not in the recording: connects to the replay target`)
     }
   }
+}
+
+/** The account a connection logs in with (`USR x I <account>`), else the one the recording names. */
+export function loginAccount(p: PlannedConnection): string | null {
+  for (const s of p.sends) {
+    const a = s.command.args
+    if (s.command.verb === 'USR' && a[1] === 'I' && a[2] !== undefined) return a[2]
+  }
+  return p.account
 }
 
 /** Argument positions of a command that hold credentials or cookies. */
