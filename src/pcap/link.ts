@@ -17,16 +17,16 @@ export const LINKTYPE = {
 } as const
 
 const NAMES: ReadonlyMap<number, string> = new Map([
-  [LINKTYPE.NULL, 'BSD loopback'],
   [LINKTYPE.ETHERNET, 'Ethernet'],
+  [LINKTYPE.LINUX_SLL, 'Linux cooked (SLL)'],
+  [LINKTYPE.LINUX_SLL2, 'Linux cooked v2 (SLL2)'],
+  [LINKTYPE.RAW, 'raw IP'],
   [LINKTYPE.RAW_ALT, 'raw IP'],
   [LINKTYPE.RAW_OPENBSD, 'raw IP'],
-  [LINKTYPE.RAW, 'raw IP'],
-  [LINKTYPE.LOOP, 'OpenBSD loopback'],
-  [LINKTYPE.LINUX_SLL, 'Linux cooked (SLL)'],
   [LINKTYPE.IPV4, 'raw IPv4'],
   [LINKTYPE.IPV6, 'raw IPv6'],
-  [LINKTYPE.LINUX_SLL2, 'Linux cooked v2 (SLL2)'],
+  [LINKTYPE.NULL, 'BSD loopback'],
+  [LINKTYPE.LOOP, 'OpenBSD loopback'],
 ])
 
 /** A few common link types msnscope does not read, named so the error message helps. */
