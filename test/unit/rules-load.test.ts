@@ -10,6 +10,7 @@ import { MsnscopeError } from '../../src/errors.js'
 import { DryRun } from '../../src/rules/dry-run.js'
 import { RuleEngine, type Clock } from '../../src/rules/engine.js'
 import { loadRuleFile, startRules } from '../../src/rules/load.js'
+import type { Rule } from '../../src/rules/rule.js'
 import { validateRules } from '../../src/rules/validate.js'
 import { mimeText, msg, scopeEvents } from '../helpers/scope-events.js'
 
@@ -87,7 +88,7 @@ test('a dry run labels what rules would do, keeps the order with asynchronous ru
   engine.setRules('r.ts', validateRules([
     { name: 'slowly shout', match: async (c) => c.text === 'hello', action: { type: 'rewrite', text: 'HELLO' } },
     { name: 'no secrets', match: { text: 'secret' }, action: 'block' },
-  ], 'r.ts'))
+  ] satisfies Rule[], 'r.ts'))
   const out: ScopeEvent[] = []
   const dry = new DryRun(engine, (e) => out.push(e))
   const events = scopeEvents([
