@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import http from 'node:http'
 import type { ScopeEvent } from '../../src/events.js'
 import { planReplay } from '../../src/replay/plan.js'
 import { replayClient, type ClientReplayOptions } from '../../src/replay/client.js'
@@ -94,4 +95,69 @@ test('an SSO login uses --ticket and computes the MBI response from --proof-key 
   // the HMAC of the nonce (auth.md 3.1 vector H) sits after the header and the IV
   assert.equal(blob.subarray(36, 56).toString('hex'), '360b5b183efbb0c735ceb58c3a9b30911177d78e')
   assert.deepEqual(payloadOf(received, 'QRY'), ['f086d1ded067186deca8dba2231602cf'])
+})
+
+/** A plain-HTTP login server: a Passport 1.4 nexus and login URL, and an RST endpoint. */
+async function loginServer(t: T): Promise<{ base: string; seen: { url: string; authorization?: string; body: string }[] }> {
+  const seen: { url: string; authorization?: string; body: string }[] = []
+  const server = http.createServer((req, res) => {
+    let body = ''
+    req.on('data', (c: Buffer) => { body += c.toString() })
+    req.on('end', () => {
+      seen.push({ url: req.url ?? '', ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}), body })
+      const host = req.headers.host ?? ''
+      if (req.url === '/rdr/pprdr.asp') {
+        res.writeHead(200, { PassportURLs: `DARealm=Passport.Net,DALogin=${host}/login2.srf,DAReg=x` }).end()
+      } else if (req.url === '/login2.srf') {
+        const ok = /sign-in=alice%40example\.com,pwd=s3cret,/.test(req.headers.authorization ?? '')
+        if (ok) res.writeHead(200, { 'Authentication-Info': "Passport1.4 da-status=success,tname=MSPAuth,from-PP='t=live-ticket&p=live-profile',ru=x" }).end()
+        else res.writeHead(401, { 'WWW-Authenticate': 'Passport1.4 da-status=failed,cbtxt=The%20password%20is%20wrong' }).end()
+      } else if (req.url === '/RST.srf') {
+        const ok = body.includes('<wsse:Username>alice@example.com</wsse:Username>') && body.includes('<wsse:Password>s3cret</wsse:Password>')
+        res.writeHead(ok ? 200 : 500, { 'Content-Type': 'text/xml' }).end(ok ? rstAnswer() : '<S:Fault><faultstring>bad</faultstring></S:Fault>')
+      } else res.writeHead(404).end()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, HOST, () => resolve()))
+  t.after(() => new Promise<void>((resolve) => server.close(() => resolve())))
+  const a = server.address()
+  return { base: `http://${HOST}:${typeof a === 'object' && a !== null ? a.port : 0}`, seen }
+}
+
+function rstAnswer(): string {
+  const token = (address: string, ticket: string, secret: string): string =>
+    `<wst:RequestSecurityTokenResponse><wst:TokenType>urn:passport:compact</wst:TokenType><wsp:AppliesTo><wsa:EndpointReference><wsa:Address>${address}</wsa:Address></wsa:EndpointReference></wsp:AppliesTo>` +
+    `<wst:RequestedSecurityToken><wsse:BinarySecurityToken Id="Compact1">${ticket}</wsse:BinarySecurityToken></wst:RequestedSecurityToken>` +
+    `<wst:RequestedProofToken><wst:BinarySecret>${secret}</wst:BinarySecret></wst:RequestedProofToken></wst:RequestSecurityTokenResponse>`
+  return `<?xml version="1.0"?><S:Envelope><S:Body><wst:RequestSecurityTokenResponseCollection>${token('http://Passport.NET/tb', 'tb-token', 'AAAA')}${token('messengerclear.live.com', 't=sso-ticket&amp;p=sso-profile', 'BRIfLDlGU2BteoeUoa67yNXi7/wJFiMw')}</wst:RequestSecurityTokenResponseCollection></S:Body></S:Envelope>`
+}
+
+test('a TWN login through --login-url: the nexus is followed and the fresh ticket is sent', async (t) => {
+  const login = await loginServer(t)
+  const { received } = await replayAgainstServe(t, challengeSession(8, '15570131571988941333', 'msmsgs@msnmsgr.com'), { loginUrl: `${login.base}/rdr/pprdr.asp`, password: 's3cret' })
+  const usr = received.flatMap((e) => e.kind === 'command' && e.command.verb === 'USR' && e.command.args[1] === 'S' ? [e.command.args[2]] : [])
+  assert.deepEqual(usr, ['t=live-ticket&p=live-profile'])
+  assert.deepEqual(login.seen.map((s) => s.url), ['/rdr/pprdr.asp', '/login2.srf'])
+  // the server's TWN S parameters went to Passport with the account
+  assert.match(login.seen[1]!.authorization ?? '', /^Passport1\.4 OrgVerb=GET,OrgURL=http%3A%2F%2Fmessenger%2Emsn%2Ecom,sign-in=alice%40example\.com,pwd=s3cret,lc=1033,id=507,/)
+})
+
+test('an SSO login through --login-url: ticket and proof key from the RST answer', async (t) => {
+  const login = await loginServer(t)
+  const { received } = await replayAgainstServe(t, challengeSession(15, '11533365622852247127', 'PROD0113H11T8$X_'), { loginUrl: `${login.base}/RST.srf`, password: 's3cret' })
+  const usr = received.flatMap((e) => e.kind === 'command' && e.command.verb === 'USR' && e.command.args[1] === 'S' ? [e.command.args] : [])
+  assert.equal(usr[0]?.[2], 't=sso-ticket&p=sso-profile')
+  assert.equal(Buffer.from(usr[0]?.[3] ?? '', 'base64').subarray(36, 56).toString('hex'), '360b5b183efbb0c735ceb58c3a9b30911177d78e')
+  assert.match(login.seen[0]!.body, /<wsse:PolicyReference URI="MBI_KEY_OLD">/)
+})
+
+test('a refused login through --login-url ends the replay with the login server\'s reason', async (t) => {
+  const login = await loginServer(t)
+  const plan = planReplay(challengeSession(8, '15570131571988941333', 'msmsgs@msnmsgr.com'))
+  const serve = await startReplayServer(plan, { listen: { host: HOST, port: 0 } })
+  t.after(() => serve.close())
+  const report = await replayClient(plan, { to: serve.address, loginUrl: `${login.base}/login2.srf`, password: 'wrong' }).done
+  assert.equal(report.completed, false)
+  assert.equal(report.differences.at(-1)?.what, 'credentials')
+  assert.match(report.reason ?? '', /HTTP 401 \(The password is wrong\)/)
 })
