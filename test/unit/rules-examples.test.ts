@@ -133,3 +133,10 @@ test('a rule-error names the rule when an example-style async rule rejects', asy
   assert.equal(d.verdict, 'forward')
   assert.equal((d.events![0] as RuleErrorEvent).error, 'directory down')
 })
+
+test('docs/rules.md shows each example exactly as the file is', async () => {
+  const md = await readFile(new URL('../../docs/rules.md', import.meta.url), 'utf8')
+  const shown = [...md.matchAll(/`docs\/examples\/rules\/([^`]+)`:\n\n```[a-z]*\n([^]*?)```\n/g)]
+  assert.ok(shown.length >= 9, `${shown.length} examples shown`)
+  for (const [, file, text] of shown) assert.equal(text, await readFile(path(file!), 'utf8'), `docs/rules.md differs from ${file}`)
+})
