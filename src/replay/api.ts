@@ -73,3 +73,38 @@ export async function loadReplaySequence(file: string, options: { conn?: string;
   const conn = options.conn ?? commands[0]?.conn
   return commands.filter((e) => e.conn === conn).map((e) => e.command)
 }
+
+/** What the dashboard asks for (the shape of the TUI's ReplayRequest). */
+export type DashboardReplayRequest =
+  | { kind: 'command'; event: CommandScopeEvent }
+  | { kind: 'session'; conn: string; events: readonly ScopeEvent[] }
+
+export interface DashboardReplayOptions {
+  /** the live proxy's connections (`TcpProxy.relays`); a command is re-sent into its own connection */
+  relays?: Iterable<LiveConnection & { state: { conn: string }; closed?: boolean }>
+  /** where a session is replayed: the proxy's own listening address, so the replay shows up live */
+  server?: { host: string; port: number } | null
+  replayOptions?: Omit<ClientReplayOptions, 'to'>
+}
+
+/**
+ * The dashboard's `replay` control: a command is re-sent into its live connection (fresh TrID
+ * toward the server); a session is replayed as a client against `server`. Resolves with the
+ * message to show.
+ */
+export function dashboardReplay(o: DashboardReplayOptions): (request: DashboardReplayRequest) => Promise<string> {
+  return async (request) => {
+    if (request.kind === 'command') {
+      const ev = request.event
+      const live = o.relays === undefined ? null : findLiveConnection(o.relays, ev.conn)
+      if (live === null) return `${ev.conn} is not open any more: #${ev.seq} cannot be re-sent into it`
+      const [bytes] = resendCommand(ev, { connection: live })
+      const line = bytes?.toString('latin1').split('\r\n')[0] ?? ''
+      return `re-sent #${ev.seq} to the ${ev.command.from === 'client' ? 'server' : 'client'} of ${ev.conn}: ${line}`
+    }
+    if (o.server === undefined || o.server === null) return `no server to replay session ${request.conn} against`
+    const report = await replaySession(request.events, { kind: 'server', host: o.server.host, port: o.server.port, ...(o.replayOptions !== undefined ? { options: o.replayOptions } : {}) }, { conn: request.conn }).done
+    const n = report.differences.length
+    return `replay of ${request.conn}: ${report.completed ? 'completed' : `not completed (${report.reason ?? 'stopped'})`}, ${n} difference${n === 1 ? '' : 's'}`
+  }
+}

@@ -1,7 +1,9 @@
 /** Client and server replay of lab sessions recorded through the proxy and saved as JSON lines. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { ScopeEvent } from '../../src/events.js'
+import type { CommandScopeEvent, ScopeEvent } from '../../src/events.js'
+import { TcpProxy } from '../../src/transport/tcp-proxy.js'
+import { dashboardReplay } from '../../src/replay/api.js'
 import { LabClient } from '../../src/lab/client.js'
 import { loadRecording } from '../../src/replay/load.js'
 import { planReplay } from '../../src/replay/plan.js'
@@ -113,4 +115,32 @@ test('a client command the recording cannot answer gets the configured reply and
   const unmatched = events.filter((e) => e.kind === 'unmatched')
   assert.equal(unmatched.length, 1)
   assert.match(unmatched[0]!.kind === 'unmatched' ? unmatched[0]!.detail : '', /^UUX \d+ \d+: c2 expects CHG \d+ .* next; answered with error 502$/)
+})
+
+test('the dashboard re-sends a selected command into its live connection, with a fresh TrID', async (t) => {
+  const server = await lab(t)
+  const proxy = new TcpProxy({ listen: { host: HOST, port: 0 }, upstream: { host: HOST, port: server.ds.port } })
+  const events: ScopeEvent[] = []
+  proxy.addSink((e) => { events.push(e) })
+  const addr = await proxy.start()
+  t.after(() => proxy.close())
+  const opts = { dialect: 12, host: addr.host, port: addr.port }
+  const alice = new LabClient({ ...opts, account: 'alice@example.com' })
+  const bob = new LabClient({ ...opts, account: 'bob@example.net' })
+  t.after(() => { alice.close(); bob.close() })
+  for (const c of [alice, bob]) { await c.login(); await c.setPresence() }
+  const chat = await alice.openChat('bob@example.net')
+  const bobChat = await bob.waitFor('chat')
+  await chat.sendText(TEXTS.hello)
+  await bobChat.waitFor('text')
+  const sent = events.find((e): e is CommandScopeEvent => e.kind === 'command' && e.role === 'SB' && e.command.from === 'client' && e.command.verb === 'MSG')
+  assert.ok(sent !== undefined)
+  const control = dashboardReplay({ relays: proxy.relays, server: addr })
+  const message = await control({ kind: 'command', event: sent })
+  assert.match(message, new RegExp(`^re-sent #${sent.seq} to the server of ${sent.conn}: MSG \\d{4} A \\d+$`))
+  const again = await bobChat.waitFor('text', (m) => m !== bobChat.seen('text')[0])
+  assert.equal(again.text, TEXTS.hello)
+  // the server acknowledged the copy with its fresh TrID, which the client never used
+  const copy = events.find((e) => e.kind === 'command' && e.conn === sent.conn && e.command.from === 'server' && e.command.verb === 'ACK' && (e.command.trId ?? 0) >= 1000)
+  assert.ok(copy !== undefined)
 })
