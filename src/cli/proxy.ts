@@ -29,6 +29,12 @@ Options:
   --max-line N             longest command line accepted (default 16384)
   --max-payload N          largest payload accepted (default 1048576)
   --redirect-ports LO-HI   ports for referral listeners (default: ephemeral)
+  --mode MODE              explicit (default): clients connect to msnscope as their server;
+                           transparent: the firewall redirects clients' connections here and
+                           each goes on to its original destination (docs/transparent.md);
+                           socks5: clients use msnscope as their SOCKS5/SOCKS4a proxy
+  --redirected-ports LIST  transparent mode: ports the firewall redirects (default 1863);
+                           referrals to other ports are rewritten to keep them inside
   --memory-cap SIZE        dashboard memory cap (default 300MB)
 
 ${RULE_HELP}`
@@ -42,6 +48,7 @@ export const run: Subcommand = async (argv, io) => {
       save: { type: 'string', multiple: true }, 'no-redact': { type: 'boolean' },
       'max-connections': { type: 'string' }, 'idle-timeout': { type: 'string' }, 'max-line': { type: 'string' }, 'max-payload': { type: 'string' },
       'redirect-ports': { type: 'string' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      mode: { type: 'string' }, 'redirected-ports': { type: 'string' },
       ...RULE_OPTIONS,
     },
   })
@@ -54,6 +61,13 @@ export const run: Subcommand = async (argv, io) => {
     if (m === null || Number(m[1]) > Number(m[2]) || Number(m[2]) > 65535) throw usageError('--redirect-ports: expected LO-HI, for example 40000-40099')
     redirectPorts = [Number(m[1]), Number(m[2])]
   }
+  const mode = values.mode ?? 'explicit'
+  if (mode !== 'explicit' && mode !== 'transparent' && mode !== 'socks5') throw usageError('--mode must be explicit, transparent or socks5')
+  let redirectedPorts: number[] | undefined
+  if (values['redirected-ports'] !== undefined) {
+    redirectedPorts = values['redirected-ports'].split(',').map((p) => Number(p.trim()))
+    if (redirectedPorts.some((p) => !Number.isInteger(p) || p <= 0 || p > 65535)) throw usageError('--redirected-ports: expected a comma-separated list of ports, for example 1863,80')
+  }
   const hub = new EventHub()
   const rules = await rulesFromFlags(values, { watch: true, emit: (ev) => hub.emit(ev) })
   const out = await startLiveOutput(io, {
@@ -62,7 +76,8 @@ export const run: Subcommand = async (argv, io) => {
     memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
   })
   const proxy = new TcpProxy({
-    listen, upstream, hub,
+    listen, upstream, hub, mode,
+    ...(redirectedPorts !== undefined ? { redirectedPorts } : {}),
     ...(values.advertise !== undefined ? { advertise: values.advertise } : {}),
     ...(values['dial-from'] !== undefined ? { dialFrom: values['dial-from'] } : {}),
     maxConnections: positiveInt('--max-connections', values['max-connections'], 1000),
@@ -82,7 +97,7 @@ export const run: Subcommand = async (argv, io) => {
   }
   try {
     const addr = await proxy.start()
-    if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: listening on ${addr.host}:${addr.port}, upstream ${upstream.host}:${upstream.port}\n`)
+    if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: listening on ${addr.host}:${addr.port}${mode === 'explicit' ? `, upstream ${upstream.host}:${upstream.port}` : ` (${mode})`}\n`)
     await Promise.race([out.closed, new Promise<void>((resolve) => io.stopSignal.addEventListener('abort', () => resolve(), { once: true }))])
   } finally {
     await proxy.close()

@@ -21,6 +21,8 @@ export interface RelayOptions {
   client: net.Socket
   /** where to connect; `localAddress` is the address to dial from */
   upstream: { host: string; port: number; localAddress?: string }
+  /** an upstream connection already made (SOCKS connects before it answers the client) */
+  upstreamSocket?: net.Socket
   /** bytes already read from the client before the relay started (routing peeks) */
   preface?: Buffer
   tracker: SessionTracker
@@ -64,7 +66,8 @@ export class Relay implements DecisionContext {
       client: new MsnpDecoder('client', { dialect, limits: o.limits }),
       server: new MsnpDecoder('server', { dialect, limits: o.limits }),
     }
-    this.upstream = net.connect({ host: o.upstream.host, port: o.upstream.port, allowHalfOpen: true, ...(o.upstream.localAddress !== undefined ? { localAddress: o.upstream.localAddress } : {}) })
+    this.upstream = o.upstreamSocket ?? net.connect({ host: o.upstream.host, port: o.upstream.port, allowHalfOpen: true, ...(o.upstream.localAddress !== undefined ? { localAddress: o.upstream.localAddress } : {}) })
+    if (o.upstreamSocket !== undefined) this.#connected = true
     this.#wire()
     if (o.preface !== undefined && o.preface.length > 0) this.#onData('client', o.preface)
   }

@@ -15,8 +15,19 @@ import type { EventSink } from '../events.js'
 import { passThrough, type Decider } from '../rules/decision.js'
 import { SessionTracker, type ConnState } from '../session/tracker.js'
 import { endpoint, EventHub, splitHostPort } from './hub.js'
+import { originalDestination, requireOriginalDst } from './original-dst.js'
 import { RedirectPool, type RedirectTarget } from './redirects.js'
 import { Relay } from './relay.js'
+import { looksLikeMsnp, parseSocks, socks4Reply, socks5Reply, SOCKS5, type SocksRequest } from './socks.js'
+
+/**
+ * - explicit: clients connect to msnscope as their server; referrals are rewritten to the proxy;
+ * - transparent: the firewall redirects clients' connections here; each goes to its original
+ *   destination, and referrals to ports the firewall does not redirect are rewritten;
+ * - socks5: clients use msnscope as their SOCKS5/SOCKS4a proxy; every connection comes through
+ *   it anyway, so referrals are left alone.
+ */
+export type ProxyMode = 'explicit' | 'transparent' | 'socks5'
 
 export interface TcpProxyOptions {
   listen: { host: string; port: number }
@@ -36,11 +47,16 @@ export interface TcpProxyOptions {
   tracker?: SessionTracker
   /** every chunk as received, per connection (pcap export) */
   onBytes?: (state: ConnState, from: Side, bytes: Buffer) => void
+  mode?: ProxyMode
+  /** transparent mode: destination ports the firewall redirects to msnscope (default [1863]) */
+  redirectedPorts?: number[]
 }
 
 /** The first line of a connection on the main port is read before choosing its upstream. */
 const MAX_PEEK = 4096
 const PEEK_TIMEOUT_MS = 30_000
+/** how long a SOCKS client may take to send its first bytes before the stream is piped raw */
+const SOCKS_SNIFF_MS = 2_000
 
 export class TcpProxy {
   readonly hub: EventHub
@@ -52,6 +68,9 @@ export class TcpProxy {
   readonly #o: TcpProxyOptions
   readonly #limits: Limits
   #pendingSockets = new Set<net.Socket>()
+  /** how each connection reached the proxy, for the referral decision */
+  readonly #via = new Map<string, ProxyMode>()
+  readonly #mode: ProxyMode
 
   constructor(o: TcpProxyOptions) {
     this.#o = o
@@ -59,6 +78,8 @@ export class TcpProxy {
     this.tracker = o.tracker ?? new SessionTracker()
     this.#decider = o.decider ?? passThrough
     this.#limits = { ...DEFAULT_LIMITS, ...o.limits }
+    this.#mode = o.mode ?? 'explicit'
+    if (this.#mode === 'transparent') requireOriginalDst()
     this.#pool = new RedirectPool({
       host: o.listen.host,
       maxListeners: o.maxRedirectListeners ?? 256,
@@ -111,7 +132,16 @@ export class TcpProxy {
       release()
       return
     }
-    if (target !== null) { this.#startRelay(socket, target.real, target.kind, undefined, release); return }
+    if (target !== null) { this.#startRelay(socket, target.real, target.kind, undefined, release, 'explicit'); return }
+    if (this.#mode === 'socks5') { this.#acceptSocks(socket, release); return }
+    if (this.#mode === 'transparent') {
+      const original = originalDestination(socket)
+      if (original !== null && !this.#isSelf(original)) {
+        this.#startRelay(socket, original, null, undefined, release, 'transparent')
+        return
+      }
+      // not redirected (someone connected to the proxy's own address): act as the explicit proxy
+    }
     // Main port: peek at the first line so that a switchboard connection can be routed by cookie.
     this.#pendingSockets.add(socket)
     let buffered: Buffer = Buffer.alloc(0)
@@ -128,9 +158,9 @@ export class TcpProxy {
       const viaCookie = ref === null ? undefined : this.tracker.referralByCookie(ref)
       if (viaCookie !== undefined) {
         const real = splitHostPort(viaCookie.target)
-        if (real !== null) { this.#startRelay(socket, real, 'SB', buffered, release); return }
+        if (real !== null) { this.#startRelay(socket, real, 'SB', buffered, release, 'explicit'); return }
       }
-      this.#startRelay(socket, this.#o.upstream, null, buffered, release)
+      this.#startRelay(socket, this.#o.upstream, null, buffered, release, 'explicit')
     }
     const onData = (chunk: Buffer): void => {
       buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
@@ -143,19 +173,112 @@ export class TcpProxy {
     socket.resume()
   }
 
-  #startRelay(socket: net.Socket, real: { host: string; port: number }, kind: 'NS' | 'SB' | null, preface: Buffer | undefined, release: () => void): void {
+  #isSelf(d: { host: string; port: number }): boolean {
+    const a = this.#server?.address()
+    if (a === null || a === undefined || typeof a === 'string' || d.port !== a.port) return false
+    return a.address === d.host || a.address === '0.0.0.0' || a.address === '::'
+  }
+
+  /** SOCKS5/SOCKS4a: read the request, connect, answer, then relay (MSNP decoded, anything else piped). */
+  #acceptSocks(socket: net.Socket, release: () => void): void {
+    this.#pendingSockets.add(socket)
+    let buffered: Buffer = Buffer.alloc(0)
+    let greeted = false
+    const finish = (): void => {
+      socket.removeListener('data', onData)
+      socket.setTimeout(0)
+      this.#pendingSockets.delete(socket)
+      socket.pause()
+    }
+    const fail = (why: string, reply: Buffer): void => {
+      finish()
+      const client = endpoint(socket.remoteAddress, socket.remotePort)
+      this.hub.emit({ conn: '-', transport: 'tcp', client, server: null, role: '?', kind: 'limit', limit: 'socks', detail: `${client ?? 'a client'}: ${why}` })
+      if (reply.length > 0) socket.end(reply)
+      else socket.destroy()
+      release()
+    }
+    const onData = (chunk: Buffer): void => {
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
+      if (buffered.length > 4096) { fail('SOCKS request too long', Buffer.alloc(0)); return }
+      const step = parseSocks(buffered, greeted)
+      if ('error' in step) { fail(step.error, step.reply); return }
+      if ('need' in step) {
+        if (step.reply !== undefined && !greeted) {
+          socket.write(step.reply)
+          greeted = true
+          buffered = buffered.subarray(2 + buffered.readUInt8(1))
+        }
+        return
+      }
+      finish()
+      if (step.reply !== undefined) socket.write(step.reply)
+      void this.#socksConnect(socket, step.request, release)
+    }
+    socket.on('data', onData)
+    socket.setTimeout(PEEK_TIMEOUT_MS, () => fail('no SOCKS request in time', Buffer.alloc(0)))
+    socket.resume()
+  }
+
+  async #socksConnect(socket: net.Socket, req: SocksRequest, release: () => void): Promise<void> {
+    const up = net.connect({ host: req.host, port: req.port, allowHalfOpen: true, ...(this.#o.dialFrom !== undefined ? { localAddress: this.#o.dialFrom } : {}) })
+    const ok = await new Promise<boolean>((resolve) => {
+      up.once('connect', () => resolve(true))
+      up.once('error', () => resolve(false))
+    })
+    if (!ok) {
+      const client = endpoint(socket.remoteAddress, socket.remotePort)
+      this.hub.emit({ conn: '-', transport: 'tcp', client, server: `${req.host}:${req.port}`, role: '?', kind: 'limit', limit: 'socks', detail: `${req.host}:${req.port} unreachable` })
+      socket.end(req.version === 5 ? socks5Reply(SOCKS5.HOST_UNREACHABLE) : socks4Reply(false))
+      release()
+      return
+    }
+    socket.write(req.version === 5 ? socks5Reply(SOCKS5.SUCCEEDED, { address: up.localAddress ?? '0.0.0.0', port: up.localPort ?? 0 }) : socks4Reply(true))
+    // MSNP clients speak first; peek at their first line (a short wait) before choosing
+    let first = Buffer.from(req.rest)
+    const decide = (): void => {
+      socket.removeListener('data', onData)
+      clearTimeout(timer)
+      socket.pause()
+      if (looksLikeMsnp(first) && !/^[A-Z]+ \S+ HTTP\/1\.[01]\r?\n/.test(first.toString('latin1'))) {
+        this.#startRelay(socket, { host: req.host, port: req.port }, null, first, release, 'socks5', up)
+        return
+      }
+      // not MSNP: relay untouched
+      if (first.length > 0) up.write(first)
+      socket.pipe(up)
+      up.pipe(socket)
+      socket.on('error', () => up.destroy())
+      up.on('error', () => socket.destroy())
+      socket.once('close', () => { up.destroy(); release() })
+      socket.resume()
+    }
+    const onData = (chunk: Buffer): void => {
+      first = Buffer.concat([first, chunk])
+      if (first.includes(0x0a) || first.length >= MAX_PEEK) decide()
+    }
+    const timer = setTimeout(decide, SOCKS_SNIFF_MS)
+    if (first.includes(0x0a)) { decide(); return }
+    socket.on('data', onData)
+    socket.resume()
+  }
+
+  #startRelay(socket: net.Socket, real: { host: string; port: number }, kind: 'NS' | 'SB' | null, preface: Buffer | undefined, release: () => void, via: ProxyMode, upstreamSocket?: net.Socket): void {
     const client = endpoint(socket.remoteAddress, socket.remotePort)
     const server = endpoint(real.host, real.port)
     const state = this.tracker.open({ conn: this.hub.nextConnId(), transport: 'tcp', client, server, ...(kind === 'NS' ? { role: 'NS' } : {}) })
-    // the main upstream is a dispatch server until it logs the client in itself (then NS)
-    if (state.role === '?') state.role = kind ?? 'DS'
+    // the explicit proxy's main upstream is a dispatch server until it logs the client in itself
+    // (then NS); a transparent or SOCKS connection's role shows in its first commands
+    if (state.role === '?' && (kind !== null || via === 'explicit')) state.role = kind ?? 'DS'
+    this.#via.set(state.conn, via)
     const onBytes = this.#o.onBytes
     const relay = new Relay({
       state, client: socket, tracker: this.tracker, hub: this.hub, decider: (e, ctx) => this.#decider(e, ctx),
       upstream: { host: real.host, port: real.port, ...(this.#o.dialFrom !== undefined ? { localAddress: this.#o.dialFrom } : {}) },
       limits: this.#limits, idleTimeoutMs: this.#o.idleTimeoutMs ?? 15 * 60_000,
       rewriteServer: (cmd, st) => this.#rewriteReferral(cmd, st, socket),
-      onClose: (r) => { this.relays.delete(r); release() },
+      onClose: (r) => { this.relays.delete(r); this.#via.delete(r.state.conn); release() },
+      ...(upstreamSocket !== undefined ? { upstreamSocket } : {}),
       ...(preface !== undefined ? { preface } : {}),
       ...(onBytes !== undefined ? { onBytes: (from: Side, bytes: Buffer) => onBytes(state, from, bytes) } : {}),
     })
@@ -175,6 +298,15 @@ export class TcpProxy {
       return null
     }
     const kind = cmd.verb === 'XFR' && cmd.args[0] === 'NS' ? 'NS' : 'SB'
+    const via = this.#via.get(state.conn) ?? 'explicit'
+    if (via === 'socks5') {
+      this.hub.emit({ ...base, kind: 'redirect', verb: cmd.verb, real: realText, handedOut: null, note: 'left alone: the client reaches it through the SOCKS proxy' })
+      return null
+    }
+    if (via === 'transparent' && (this.#o.redirectedPorts ?? [1863]).includes(real.port)) {
+      this.hub.emit({ ...base, kind: 'redirect', verb: cmd.verb, real: realText, handedOut: null, note: `left alone: the firewall redirects port ${real.port} to msnscope` })
+      return null
+    }
     return this.#pool.portFor({ real, kind }).then((port) => {
       if (port === null) {
         this.hub.emit({ ...this.hub.base(state), kind: 'redirect', verb: cmd.verb, real: realText, handedOut: null, note: 'no free redirect listener; the client will connect directly' })
