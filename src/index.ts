@@ -36,3 +36,11 @@ export { MsnscopeError, type ErrorCode } from './errors.js'
 export { TcpProxy, type TcpProxyOptions } from './transport/tcp-proxy.js'
 export { HttpGateway, type HttpGatewayOptions } from './transport/http-gateway.js'
 export { EventHub } from './transport/hub.js'
+
+// replay (docs/replay.md)
+export { planReplay, type ReplayPlan, type PlannedConnection, type Speed } from './replay/plan.js'
+export { replayClient, type ClientReplayOptions, type ReplayReport, type ReplayRun, type ReplayDifference } from './replay/client.js'
+export { startReplayServer, ReplayServer, type ServeOptions, type UnmatchedPolicy } from './replay/server.js'
+export { replayInjections, replayDecision, replayInjectCommands, MAX_REPLAY_TIMES, type ReplayableCommand, type ReplayActionOptions } from './replay/inject.js'
+export { resendCommand, replaySession, dashboardReplay, findLiveConnection, loadReplaySequence, type LiveConnection, type ReplayTarget } from './replay/api.js'
+export { loadRecording } from './replay/load.js'
