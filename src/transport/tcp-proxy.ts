@@ -7,6 +7,7 @@
  * Never: let one connection's failure affect another, buffer without bound, or crash on input.
  */
 import net from 'node:net'
+import os from 'node:os'
 import { DEFAULT_LIMITS, type Limits } from '../protocol/decoder.js'
 import type { CommandEvent, Side } from '../protocol/events.js'
 import { encodeCommand } from '../protocol/encoder.js'
@@ -173,10 +174,13 @@ export class TcpProxy {
     socket.resume()
   }
 
+  /** A destination that is msnscope's own listener: the connection was not redirected. */
   #isSelf(d: { host: string; port: number }): boolean {
     const a = this.#server?.address()
     if (a === null || a === undefined || typeof a === 'string' || d.port !== a.port) return false
-    return a.address === d.host || a.address === '0.0.0.0' || a.address === '::'
+    if (a.address !== '0.0.0.0' && a.address !== '::') return a.address === d.host
+    const local = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address))
+    return local.includes(d.host)
   }
 
   /** SOCKS5/SOCKS4a: read the request, connect, answer, then relay (MSNP decoded, anything else piped). */
