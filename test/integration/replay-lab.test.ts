@@ -144,3 +144,18 @@ test('the dashboard re-sends a selected command into its live connection, with a
   const copy = events.find((e) => e.kind === 'command' && e.conn === sent.conn && e.command.from === 'server' && e.command.verb === 'ACK' && (e.command.trId ?? 0) >= 1000)
   assert.ok(copy !== undefined)
 })
+
+test('a two-client recording served and replayed against itself: every connection paired, no differences', async (t) => {
+  const { file } = await recordLabSession(t, 18)
+  const plan = planReplay((await loadRecording(file)).events)
+  const served: ScopeEvent[] = []
+  const serve = await startReplayServer(plan, { listen: { host: HOST, port: 0 }, sink: (e) => { served.push(e) } })
+  t.after(() => serve.close())
+  const report = await replayClient(plan, { to: serve.address }).done
+  assert.deepEqual(report.differences, [])
+  assert.equal(report.completed, true)
+  assert.deepEqual(served.filter((e) => e.kind === 'unmatched'), [])
+  // six connections came in: DS and NS of each client (the DS referrals pointed back here), two switchboards
+  assert.equal(served.filter((e) => e.kind === 'session-open').length, 6)
+  assert.deepEqual(served.filter((e) => e.kind === 'redirect').map((e) => e.kind === 'redirect' ? e.verb : ''), ['XFR', 'XFR', 'XFR', 'RNG'])
+})
