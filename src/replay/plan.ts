@@ -8,8 +8,9 @@
  * side) and `--dry-run`. A plan never throws on odd recordings: what cannot be replayed is left
  * out with a note.
  */
+import { MsnpDecoder } from '../protocol/decoder.js'
 import type { CommandEvent, Role } from '../protocol/events.js'
-import type { ScopeEvent } from '../events.js'
+import type { CommandScopeEvent, ScopeEvent } from '../events.js'
 
 /** What has to change in a recorded client command before it is sent again. */
 export type Substitution =
@@ -129,6 +130,8 @@ interface Gathered {
   parent?: string
   via?: 'XFR' | 'RNG' | 'CKI'
   commands: { seq: number; ts: string; command: CommandEvent }[]
+  /** client commands a rule kept from the server (not replayed) */
+  dropped: number
   closeReason: string | null
   closeSeq: number
   closeTs: string
@@ -173,7 +176,7 @@ function gather(events: readonly ScopeEvent[]): Map<string, Gathered> {
   const get = (ev: ScopeEvent): Gathered => {
     let g = conns.get(ev.conn)
     if (g === undefined) {
-      g = { conn: ev.conn, role: '?', account: null, dialect: null, client: ev.client, server: ev.server, commands: [], closeReason: null, closeSeq: 0, closeTs: '', firstSeq: ev.seq }
+      g = { conn: ev.conn, role: '?', account: null, dialect: null, client: ev.client, server: ev.server, commands: [], dropped: 0, closeReason: null, closeSeq: 0, closeTs: '', firstSeq: ev.seq }
       conns.set(ev.conn, g)
     }
     if (ev.role !== '?') g.role = ev.role
@@ -192,7 +195,13 @@ function gather(events: readonly ScopeEvent[]): Map<string, Gathered> {
         if (ev.via !== undefined) g.via = ev.via
         break
       }
-      case 'command': get(ev).commands.push({ seq: ev.seq, ts: ev.ts, command: ev.command }); break
+      case 'command': {
+        const g = get(ev)
+        const command = asSent(ev)
+        if (command === null) g.dropped++
+        else g.commands.push({ seq: ev.seq, ts: ev.ts, command })
+        break
+      }
       case 'session-close': {
         const g = get(ev)
         g.closeReason = ev.reason
@@ -204,6 +213,19 @@ function gather(events: readonly ScopeEvent[]): Map<string, Gathered> {
     }
   }
   return conns
+}
+
+/**
+ * A recorded client command as the server received it: commands a rule blocked never reached
+ * it (null), rewritten ones reached it as their `forwarded` bytes.
+ */
+function asSent(ev: CommandScopeEvent): CommandEvent | null {
+  const cmd = ev.command
+  if (cmd.from !== 'client') return cmd
+  if (ev.action === 'block' || ev.action === 'reject' || ev.action === 'close') return null
+  if (ev.action !== 'rewrite' || ev.forwarded === undefined) return cmd
+  const [again] = new MsnpDecoder('client', { dialect: cmd.dialect }).push(ev.forwarded)
+  return again !== undefined && again.kind === 'command' && again.raw.length === ev.forwarded.length ? again : cmd
 }
 
 /** Build the plan of a recording. */
@@ -242,6 +264,7 @@ export function planReplay(events: readonly ScopeEvent[], options: PlanOptions =
       conn: g.conn, role: g.role, account: g.account, dialect: g.dialect, client: g.client, server: g.server,
       opener: { kind: 'connect' }, sends, expects, closedBy: closedBy(g), clientClose: null, notes: [],
     }
+    if (g.dropped > 0) pc.notes.push(`${g.dropped} client command${g.dropped === 1 ? '' : 's'} blocked by a rule in the recording ${g.dropped === 1 ? 'is' : 'are'} not replayed`)
     if (pc.closedBy === 'client') pc.clientClose = { seq: g.closeSeq, ts: g.closeTs, tsMs: timeOf(g.closeTs), order: 0 }
     const login = switchboardLogin(sends[0]!.command)
     if (login !== null) {

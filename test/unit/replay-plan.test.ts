@@ -149,3 +149,18 @@ test('options: speeds, pacing, per-account secrets and unmatched replies', () =>
   assert.deepEqual(parseUnmatched('ignore'), { kind: 'ignore' })
   assert.throws(() => parseUnmatched('error:5'), /--unmatched/)
 })
+
+test('a plan replays what the server received: blocked commands are left out, rewritten ones as forwarded', () => {
+  const events = scopeEvents([
+    { ...st('c1', 'SB', 'client', 'MSG 1 A 4\r\ndarn'), action: 'rewrite' },
+    { ...st('c1', 'SB', 'client', 'MSG 2 A 3\r\nbad'), action: 'block' },
+    st('c1', 'SB', 'server', 'ACK 1\r\n'),
+  ])
+  const first = events[0]
+  assert.ok(first?.kind === 'command')
+  first.forwarded = Buffer.from('MSG 1 A 4\r\n****')
+  const plan = planReplay(events)
+  const c = plan.connections[0]!
+  assert.deepEqual(c.sends.map((s) => s.command.payloadRaw?.toString()), ['****'])
+  assert.match(c.notes[0]!, /^1 client command blocked by a rule/)
+})
