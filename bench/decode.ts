@@ -2,8 +2,17 @@
  * Decode throughput: the full decoder (framing, fields and payloads decoded eagerly, as --json
  * needs them) against the bare baseline of splitting the same bytes on CRLF, in the same run.
  */
-import { MsnpDecoder } from '../src/protocol/decoder.js'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { MsnpDecoder as Decoder } from '../src/protocol/decoder.js'
 import { generateStream } from './traffic.js'
+
+/** The benchmark measures the compiled code that ships (dist/), not the test-time transpilation. */
+async function loadDecoder(): Promise<typeof Decoder> {
+  const dist = new URL('../dist/protocol/decoder.js', import.meta.url)
+  if (!existsSync(fileURLToPath(dist))) throw new Error('dist/ is missing: run npm run build first')
+  return ((await import(dist.href)) as { MsnpDecoder: typeof Decoder }).MsnpDecoder
+}
 
 const CHUNK = 64 * 1024
 
@@ -17,7 +26,7 @@ function bareSplit(data: Buffer): number {
   return lines
 }
 
-function decodeAll(from: 'client' | 'server', data: Buffer): number {
+function decodeAll(MsnpDecoder: typeof Decoder, from: 'client' | 'server', data: Buffer): number {
   const d = new MsnpDecoder(from)
   let commands = 0
   for (let at = 0; at < data.length; at += CHUNK) {
@@ -45,7 +54,8 @@ export async function benchDecode(sizeMb = 60): Promise<Record<string, number>> 
   const bytes = server.data.length + client.data.length
   const commands = server.commands + client.commands
   const base = best(3, () => bareSplit(server.data) + bareSplit(client.data))
-  const full = best(3, () => decodeAll('server', server.data) + decodeAll('client', client.data))
+  const MsnpDecoder = await loadDecoder()
+  const full = best(3, () => decodeAll(MsnpDecoder, 'server', server.data) + decodeAll(MsnpDecoder, 'client', client.data))
   if (full.result !== commands) throw new Error(`decoder found ${full.result} commands, generator wrote ${commands}`)
   const mb = bytes / 1024 / 1024
   const out = {

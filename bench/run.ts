@@ -2,7 +2,11 @@
  * `npm run bench`: every benchmark, each printing its figures beside a baseline measured in the
  * same run. `npm run bench -- decode proxy` runs only those.
  */
+import { execFileSync } from 'node:child_process'
+
 const only = new Set(process.argv.slice(2))
+// benchmarks measure the compiled code that ships
+execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit', cwd: new URL('..', import.meta.url) })
 const want = (name: string): boolean => only.size === 0 || only.has(name)
 
 type Bench = [name: string, load: () => Promise<() => Promise<unknown>>]

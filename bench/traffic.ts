@@ -24,11 +24,22 @@ export class Rng {
 const account = (r: Rng): string => `${r.pick(NAMES)}${r.int(100)}@${r.pick(DOMAINS)}`
 const displayName = (r: Rng): string => encodeURIComponent(`${r.pick(NAMES)} ${r.pick(['', '(L)', '♪', '@ work', 'xXx'])}`.trim())
 
+/** A person on the network: their client sends the same name and message format every time. */
+interface Person { account: string; name: string; format: string }
+
+const FONTS = ['Segoe%20UI', 'Arial', 'Tahoma', 'Comic%20Sans%20MS', 'Verdana', 'MS%20Shell%20Dlg']
+function people(r: Rng, n: number): Person[] {
+  return Array.from({ length: n }, () => ({
+    account: account(r), name: displayName(r),
+    format: `FN=${r.pick(FONTS)}; EF=${r.pick(['', 'B', 'I', 'BU'])}; CO=${r.int(0xffffff).toString(16)}; CS=${r.pick(['0', '1', '80'])}; PF=22`,
+  }))
+}
+
 const mime = (headers: string, body: string | Buffer): Buffer =>
   Buffer.concat([Buffer.from(`MIME-Version: 1.0\r\n${headers}\r\n`, 'utf8'), typeof body === 'string' ? Buffer.from(body, 'utf8') : body])
 
-function textPayload(r: Rng): Buffer {
-  return mime(`Content-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Segoe%20UI; EF=${r.pick(['', 'B', 'I', 'BU'])}; CO=${r.int(0xffffff).toString(16)}; CS=0; PF=22\r\n`, r.pick(PHRASES))
+function textPayload(r: Rng, p: Person): Buffer {
+  return mime(`Content-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: ${p.format}\r\n`, r.pick(PHRASES))
 }
 const typingPayload = (who: string): Buffer => mime(`Content-Type: text/x-msmsgscontrol\r\nTypingUser: ${who}\r\n`, '\r\n')
 const nudgePayload = (): Buffer => mime('Content-Type: text/x-msnmsgr-datacast\r\n', 'ID: 1\r\n\r\n')
@@ -54,29 +65,31 @@ function ubx(r: Rng): Buffer {
 }
 
 /** One command of a busy session in the given direction. */
-function serverCommand(r: Rng, tr: { n: number }): Buffer {
+function serverCommand(r: Rng, tr: { n: number }, folk: Person[]): Buffer {
   const k = r.int(100)
-  const who = account(r)
-  if (k < 30) return encodeCommand({ verb: 'MSG', trId: null, args: [who, displayName(r)], payloadRaw: r.int(3) === 0 ? typingPayload(who) : textPayload(r) })
-  if (k < 36) return encodeCommand({ verb: 'MSG', trId: null, args: [who, displayName(r)], payloadRaw: p2pPayload(r, who) })
-  if (k < 38) return encodeCommand({ verb: 'MSG', trId: null, args: [who, displayName(r)], payloadRaw: nudgePayload() })
-  if (k < 55) return encodeCommand({ verb: 'NLN', trId: null, args: [r.pick(STATUSES), who, displayName(r), String(0x50000000 + r.int(1 << 20)), '0'] })
-  if (k < 62) return encodeCommand({ verb: 'ILN', trId: tr.n, args: [r.pick(STATUSES), who, displayName(r), String(r.int(1 << 30))] })
+  const p = r.pick(folk)
+  const who = p.account
+  if (k < 30) return encodeCommand({ verb: 'MSG', trId: null, args: [who, p.name], payloadRaw: r.int(3) === 0 ? typingPayload(who) : textPayload(r, p) })
+  if (k < 36) return encodeCommand({ verb: 'MSG', trId: null, args: [who, p.name], payloadRaw: p2pPayload(r, who) })
+  if (k < 38) return encodeCommand({ verb: 'MSG', trId: null, args: [who, p.name], payloadRaw: nudgePayload() })
+  if (k < 55) return encodeCommand({ verb: 'NLN', trId: null, args: [r.pick(STATUSES), who, p.name, String(0x50000000 + r.int(1 << 20)), '0'] })
+  if (k < 62) return encodeCommand({ verb: 'ILN', trId: tr.n, args: [r.pick(STATUSES), who, p.name, String(r.int(1 << 30))] })
   if (k < 68) return encodeCommand({ verb: 'FLN', trId: null, args: [who] })
   if (k < 76) return encodeCommand({ verb: 'UBX', trId: null, args: [who], payloadRaw: ubx(r) })
   if (k < 86) return encodeCommand({ verb: 'ACK', trId: ++tr.n, args: [] })
-  if (k < 90) return encodeCommand({ verb: 'JOI', trId: null, args: [who, displayName(r), String(r.int(1 << 30))] })
+  if (k < 90) return encodeCommand({ verb: 'JOI', trId: null, args: [who, p.name, String(r.int(1 << 30))] })
   if (k < 92) return encodeCommand({ verb: 'CHL', trId: 0, args: [String(10_000_000_000_000 + r.int(1e9))] })
   if (k < 95) return encodeCommand({ verb: 'QNG', trId: null, args: [String(r.int(60))] })
   if (k < 97) return encodeCommand({ verb: 'XFR', trId: ++tr.n, args: ['SB', `192.0.2.${r.int(250)}:1863`, 'CKI', `${r.next()}.${r.next()}.${r.int(99999)}`] })
-  return encodeCommand({ verb: 'RNG', trId: null, args: [String(r.next()), `192.0.2.${r.int(250)}:1863`, 'CKI', `${r.next()}.${r.int(99999)}`, who, displayName(r)] })
+  return encodeCommand({ verb: 'RNG', trId: null, args: [String(r.next()), `192.0.2.${r.int(250)}:1863`, 'CKI', `${r.next()}.${r.int(99999)}`, who, p.name] })
 }
 
-function clientCommand(r: Rng, tr: { n: number }): Buffer {
+function clientCommand(r: Rng, tr: { n: number }, folk: Person[]): Buffer {
   const k = r.int(100)
   const tid = ++tr.n
-  if (k < 35) return encodeCommand({ verb: 'MSG', trId: tid, args: [r.pick(['A', 'N', 'U'])], payloadRaw: textPayload(r) })
-  if (k < 50) return encodeCommand({ verb: 'MSG', trId: tid, args: ['U'], payloadRaw: typingPayload(account(r)) })
+  const p = r.pick(folk)
+  if (k < 35) return encodeCommand({ verb: 'MSG', trId: tid, args: [r.pick(['A', 'N', 'U'])], payloadRaw: textPayload(r, p) })
+  if (k < 50) return encodeCommand({ verb: 'MSG', trId: tid, args: ['U'], payloadRaw: typingPayload(p.account) })
   if (k < 57) return encodeCommand({ verb: 'MSG', trId: tid, args: ['D'], payloadRaw: p2pPayload(r, account(r)) })
   if (k < 65) return encodeCommand({ verb: 'PNG', trId: null, args: [] })
   if (k < 72) return encodeCommand({ verb: 'CHG', trId: tid, args: [r.pick(STATUSES), String(r.int(1 << 30)), '0'] })
@@ -91,11 +104,13 @@ function clientCommand(r: Rng, tr: { n: number }): Buffer {
 export function generateStream(from: 'client' | 'server', bytes: number, seed = 1): { data: Buffer; commands: number } {
   const r = new Rng(seed)
   const tr = { n: r.int(1000) }
+  // the clients of a busy server: a few hundred people, each with their own name and format
+  const folk = people(r, 400)
   const parts: Buffer[] = []
   let size = 0
   let commands = 0
   while (size < bytes) {
-    const b = from === 'server' ? serverCommand(r, tr) : clientCommand(r, tr)
+    const b = from === 'server' ? serverCommand(r, tr, folk) : clientCommand(r, tr, folk)
     parts.push(b)
     size += b.length
     commands++
