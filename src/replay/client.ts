@@ -209,7 +209,7 @@ class ClientReplay implements ReplayRun {
 
   #waitingExpects(c: LiveConn, beforeSend: number): boolean {
     const ex = c.plan.expects
-    for (let i = 0; i < ex.length; i++) if (c.expect[i] === 0 && ex[i]!.after < beforeSend) return true
+    for (let i = 0; i < ex.length; i++) if (c.expect[i] === 0 && ex[i]!.after < beforeSend && !ex[i]!.optional) return true
     return false
   }
 
@@ -331,7 +331,7 @@ class ClientReplay implements ReplayRun {
     const p = c.plan
     while (c.next < p.sends.length && c.preSent.has(c.next)) c.next++
     const unsent = p.sends.length - c.next
-    const waiting = p.expects.filter((e, i) => c.expect[i] === 0 && e.after < c.next)
+    const waiting = p.expects.filter((e, i) => c.expect[i] === 0 && e.after < c.next && !e.optional)
     if (unsent > 0 || waiting.some((e) => e.replyTo !== null)) {
       const what = unsent > 0 ? `${unsent} recorded command${unsent === 1 ? '' : 's'} not sent` : `no reply to ${commandLine(p.sends[waiting.find((e) => e.replyTo !== null)!.replyTo!]!.command)}`
       c.reason = `server closed the connection: ${what}`
@@ -578,7 +578,7 @@ class ClientReplay implements ReplayRun {
       if (c.phase !== 'open') continue
       const limit = c.next < c.plan.sends.length ? c.next : c.plan.sends.length
       for (const e of c.plan.expects) {
-        if (c.expect[e.index] !== 0 || e.after >= limit) continue
+        if (c.expect[e.index] !== 0 || e.after >= limit || e.optional) continue
         if (e.replyTo !== null) {
           const sent = c.plan.sends[e.replyTo]!
           const trId = c.liveTrIds[e.replyTo] ?? null
@@ -634,7 +634,7 @@ class ClientReplay implements ReplayRun {
 
   #report(): ReplayReport {
     const connections = this.#conns.map((c): ConnectionReport => {
-      const completed = this.#failure === null || c.phase === 'complete' || (c.reason === undefined && c.next >= c.plan.sends.length && c.expect.every((x) => x !== 0))
+      const completed = this.#failure === null || c.phase === 'complete' || (c.reason === undefined && c.next >= c.plan.sends.length && c.plan.expects.every((e, i) => c.expect[i] !== 0 || e.optional))
       const r: ConnectionReport = { recorded: c.plan.conn, live: c.id, sent: c.sent, received: c.received, completed }
       const reason = c.reason ?? (c.id === null && !completed ? 'never opened' : undefined)
       if (reason !== undefined) r.reason = reason

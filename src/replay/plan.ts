@@ -53,6 +53,11 @@ export interface PlannedExpect {
   after: number
   /** index of the send whose TrID it carries (a reply), null for unsolicited commands */
   replyTo: number | null
+  /**
+   * a reply to a command the recording does not hold (one msnscope injected, or one sent before
+   * a capture began): not waited for, and not served
+   */
+  optional: boolean
 }
 
 export type Opener =
@@ -253,7 +258,8 @@ export function planReplay(events: readonly ScopeEvent[], options: PlanOptions =
         if (command.trId !== null && command.trId !== 0) {
           for (let j = sends.length - 1; j >= 0; j--) if (sends[j]!.command.trId === command.trId) { replyTo = j; break }
         }
-        expects.push({ kind: 'expect', index: expects.length, seq, ts, tsMs: timeOf(ts), command, after: sends.length - 1, replyTo })
+        const optional = replyTo === null && command.trId !== null && command.trId !== 0
+        expects.push({ kind: 'expect', index: expects.length, seq, ts, tsMs: timeOf(ts), command, after: sends.length - 1, replyTo, optional })
       }
     }
     if (sends.length === 0) {

@@ -187,7 +187,7 @@ export class ReplayServer {
     c.rec = p
     c.next = next
     if (p.dialect !== null && !c.dialect.confirmed) c.dialect.dialect = p.dialect
-    if (first) this.#sendGroup(c, p.expects.filter((e) => e.after === -1), null)
+    if (first) this.#sendGroup(c, p.expects.filter((e) => e.after === -1 && !e.optional), null)
   }
 
   /** A login names its account: move to the recorded connection of that account if needed. */
@@ -232,7 +232,7 @@ export class ReplayServer {
     c.liveTrIds.set(j, cmd.trId)
     const out: PlannedExpect[] = []
     for (const e of rec.expects) {
-      if (e.after < c.next || e.after > j) continue
+      if (e.after < c.next || e.after > j || e.optional) continue
       // replies to recorded commands this client skipped are left out
       if (e.replyTo !== null && !c.liveTrIds.has(e.replyTo)) continue
       out.push(e)

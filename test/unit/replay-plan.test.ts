@@ -164,3 +164,11 @@ test('a plan replays what the server received: blocked commands are left out, re
   assert.deepEqual(c.sends.map((s) => s.command.payloadRaw?.toString()), ['****'])
   assert.match(c.notes[0]!, /^1 client command blocked by a rule/)
 })
+
+test('replies to commands the recording does not hold are optional', () => {
+  const plan = planReplay(scopeEvents([
+    st('c1', 'SB', 'client', 'MSG 4 A 2\r\nhi'), st('c1', 'SB', 'server', 'ACK 4\r\n'),
+    st('c1', 'SB', 'server', 'ACK 1001\r\n'), st('c1', 'SB', 'server', 'JOI bob@example.net Bob\r\n'),
+  ]))
+  assert.deepEqual(plan.connections[0]!.expects.map((e) => [e.command.verb, e.replyTo, e.optional]), [['ACK', 0, false], ['ACK', null, true], ['JOI', null, false]])
+})
