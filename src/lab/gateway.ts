@@ -22,6 +22,7 @@ import { Duplex } from 'node:stream'
 import { MsnpDecoder } from '../protocol/decoder.js'
 import { parseGatewayTarget, parseMessengerHeader, sessionKey } from '../protocol/gateway.js'
 import { MsnscopeError } from '../errors.js'
+import type { LabTransport } from './channel.js'
 import type { Endpoint } from './server.js'
 
 export interface LabGatewayOptions {
@@ -71,7 +72,14 @@ interface Session {
   framer: MsnpDecoder
 }
 
-export class LabGateway extends EventEmitter<{ request: [LabGatewayRequest] }> {
+export interface LabGatewayEvents {
+  /** a request arrived whole and is being served */
+  received: [{ url: string; remoteAddress: string }]
+  /** a request was answered (or refused) */
+  request: [LabGatewayRequest]
+}
+
+export class LabGateway extends EventEmitter<LabGatewayEvents> {
   readonly requests: LabGatewayRequest[] = []
   readonly #sessions = new Map<string, Session>()
   readonly #servers: http.Server[]
@@ -136,6 +144,7 @@ export class LabGateway extends EventEmitter<{ request: [LabGatewayRequest] }> {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
+      this.emit('received', { url: req.url ?? '', remoteAddress: peer.remoteAddress })
       try {
         this.#serve(req, res, target, Buffer.concat(chunks))
       } catch {
@@ -273,15 +282,7 @@ export interface GatewayClientOptions {
   localAddress?: string
 }
 
-/** A lab client's way to reach a server: TCP by default, or this gateway transport. */
-export interface LabTransport {
-  /** a byte stream to the server the client would have connected to (DS/NS: `Server=NS`, SB: `Server=SB`) */
-  connect(target: { role: 'DS' | 'NS' | 'SB'; host: string; port: number }): Promise<net.Socket>
-  /** 'polling': the transport keeps the session alive itself; PNG must not be sent */
-  keepAlive?: 'polling'
-}
-
-/** Lab clients over the HTTP gateway. */
+/** Lab clients over the HTTP gateway: DS and NS connections open `Server=NS` sessions, SB ones `Server=SB`. */
 export function gatewayTransport(o: GatewayClientOptions): LabTransport {
   return {
     keepAlive: 'polling',

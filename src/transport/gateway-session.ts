@@ -86,11 +86,13 @@ export class GatewaySession implements DecisionContext {
 
   /** Run one request of this session after the ones before it; a failure ends only this job. */
   run(job: () => Promise<void>): Promise<void> {
-    this.pending++
-    const next = this.#chain.then(job).catch(() => {}).finally(() => { this.pending-- })
+    const started = this.pending++ === 0 ? job() : this.#chain.then(job)
+    const next = started.then(this.#done, this.#done)
     this.#chain = next
     return next
   }
+
+  readonly #done = (): void => { this.pending-- }
 
   /** Decode one body of one side and decide every command in it. */
   async process(from: Side, body: Buffer): Promise<BodyResult> {
@@ -134,7 +136,11 @@ export class GatewaySession implements DecisionContext {
     }
     if (from === 'client' && ev.trId !== null && ev.trId > this.#maxClientTrId) this.#maxClientTrId = ev.trId
     this.#o.tracker.observe(this.state, ev)
-    const event: CommandScopeEvent = { ...hub.base(this.state), kind: 'command', command: ev, action: 'pass', seq: 0, ts: '' }
+    const st = this.state
+    const event: CommandScopeEvent = {
+      seq: 0, ts: '', conn: st.conn, transport: st.transport, client: st.client, server: st.server, role: st.role,
+      account: st.account, dialect: st.dialectState.dialect, kind: 'command', command: ev, action: 'pass',
+    }
     let decision: Decision | Promise<Decision>
     try { decision = this.#o.decider()(event, this) } catch (err) {
       hub.emit({ ...hub.base(this.state), kind: 'rule-error', rule: '(decider)', error: String(err) })
@@ -157,8 +163,8 @@ export class GatewaySession implements DecisionContext {
       if (d.tags !== undefined) event.tags = d.tags
       if (d.verdict === 'replace' && d.bytes !== undefined) event.forwarded = d.bytes
     }
-    const { seq: _s, ts: _t, ...pending } = event
-    hub.emit(pending)
+    event.ts = hub.now()
+    hub.emit(event)
     if (d.verdict === 'forward') result.out.push(event.command.raw)
     else if (d.verdict === 'replace') result.out.push(d.bytes ?? event.command.raw)
     if (d.reply !== undefined) result.back.push(d.reply)

@@ -11,17 +11,15 @@
  * Never throws: every failure (refused, reset, timeout, garbage, a body cut short) becomes
  * `{ ok: false, error }`.
  */
-import { EventEmitter } from 'node:events'
 import http from 'node:http'
-import { Readable } from 'node:stream'
 import httpProxy from 'http-proxy'
 
 export interface UpstreamRequest {
   target: { host: string; port: number }
   /** origin-form path and query (`/gateway/gateway.dll?SessionID=…`) */
   path: string
-  /** header name/value pairs as they should go out (spelling kept); Content-Length is set here */
-  headers: Array<[string, string]>
+  /** headers as they should go out (names spelled as the client did); Content-Length is set here */
+  headers: Record<string, string>
   body: Buffer
 }
 
@@ -46,12 +44,22 @@ export interface GatewayUpstreamOptions {
 }
 
 /** Stands in for the client's request inside http-proxy (see the file comment). */
-class OutgoingRequest extends EventEmitter {
+/** What http-proxy pipes into its outgoing request: the whole body at once. */
+class Body {
+  constructor(readonly bytes: Buffer) {}
+  pipe<T extends NodeJS.WritableStream>(dest: T): T { dest.end(this.bytes); return dest }
+}
+
+class OutgoingRequest {
   readonly method = 'POST'
   readonly httpVersion = '1.1'
   readonly socket = { destroyed: false }
   proxyReq: http.ClientRequest | null = null
-  constructor(readonly url: string, readonly headers: Record<string, string>, readonly onResponse: (res: http.IncomingMessage) => void) { super() }
+  deadline = 0
+  fail: ((error: string) => void) | null = null
+  constructor(readonly url: string, readonly headers: Record<string, string>, readonly onResponse: (res: http.IncomingMessage) => void) {}
+  /** http-proxy listens for the client request aborting or failing: this one never does */
+  on(): this { return this }
 }
 
 const NOT_SENT = { headersSent: false, finished: false } as unknown as http.ServerResponse
@@ -63,6 +71,9 @@ export class GatewayUpstream {
   /** relays everything else (plain forward proxying, CORS preflights) */
   readonly #relay: httpProxy
   readonly #o: GatewayUpstreamOptions
+  /** requests waiting for an answer, checked against their deadline by one timer */
+  readonly #inFlight = new Set<OutgoingRequest>()
+  #timer: NodeJS.Timeout | null = null
 
   constructor(o: GatewayUpstreamOptions) {
     this.#o = o
@@ -87,22 +98,19 @@ export class GatewayUpstream {
       const finish = (result: UpstreamResult): void => {
         if (settled) return
         settled = true
-        clearTimeout(timer)
+        this.#inFlight.delete(out)
         resolve(result)
       }
-      const headers: Record<string, string> = {}
-      for (const [k, v] of r.headers) if (k.toLowerCase() !== 'content-length') headers[k] = v
-      headers['Content-Length'] = String(r.body.length)
-      const out = new OutgoingRequest(r.path, headers, (res) => this.#collect(res, finish))
-      const timer = setTimeout(() => {
-        finish({ ok: false, error: `no complete answer within ${this.#o.timeoutMs} ms` })
-        out.proxyReq?.destroy()
-      }, this.#o.timeoutMs)
-      timer.unref()
+      r.headers['Content-Length'] = String(r.body.length)
+      const out = new OutgoingRequest(r.path, r.headers, (res) => this.#collect(res, finish))
+      out.deadline = Date.now() + this.#o.timeoutMs
+      out.fail = (error) => { finish({ ok: false, error }); out.proxyReq?.destroy() }
+      this.#inFlight.add(out)
+      this.#watch()
       try {
         this.#gateway.web(out as unknown as http.IncomingMessage, NOT_SENT, {
           target: { host: r.target.host, port: r.target.port, protocol: 'http:' },
-          buffer: Readable.from([r.body], { objectMode: false }),
+          buffer: new Body(r.body) as unknown as import('node:stream').Stream,
         }, (err) => {
           const e = err as NodeJS.ErrnoException
           finish({ ok: false, error: describeError(e) })
@@ -111,6 +119,18 @@ export class GatewayUpstream {
         finish({ ok: false, error: `cannot send: ${String(err)}` })
       }
     })
+  }
+
+  /** One timer for every outstanding request: cheaper than a timer each. */
+  #watch(): void {
+    if (this.#timer !== null) return
+    const every = Math.max(50, Math.min(1000, this.#o.timeoutMs / 4))
+    this.#timer = setInterval(() => {
+      const now = Date.now()
+      for (const out of this.#inFlight) if (now >= out.deadline) out.fail?.(`no complete answer within ${this.#o.timeoutMs} ms`)
+      if (this.#inFlight.size === 0 && this.#timer !== null) { clearInterval(this.#timer); this.#timer = null }
+    }, every)
+    this.#timer.unref()
   }
 
   #collect(res: http.IncomingMessage, finish: (r: UpstreamResult) => void): void {
@@ -127,15 +147,13 @@ export class GatewayUpstream {
       chunks.push(chunk)
     })
     res.on('end', () => {
-      if (!res.complete) return
+      if (!res.complete) return cut()
       const headers: Array<[string, string]> = []
       for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!])
       finish({ ok: true, res: { status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) } })
     })
     const cut = (): void => finish({ ok: false, error: `answer cut short: ${size}${declared !== undefined ? ` of ${declared}` : ''} body bytes` })
-    res.on('aborted', cut)
     res.on('error', cut)
-    res.on('close', () => { if (!res.complete) cut() })
   }
 
   /** Relay a request untouched (plain forward proxying, CORS preflights); answers 502 on failure. */
@@ -151,6 +169,7 @@ export class GatewayUpstream {
   }
 
   close(): void {
+    if (this.#timer !== null) clearInterval(this.#timer)
     this.#gateway.close()
     this.#relay.close()
     this.agent.destroy()

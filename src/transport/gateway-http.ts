@@ -1,0 +1,139 @@
+/**
+ * HTTP plumbing of the gateway interceptor that knows nothing of sessions: reading a request
+ * body whole (or saying why not), answering, copying headers, and rewriting request targets.
+ */
+import type http from 'node:http'
+import type { UpstreamResponse } from './gateway-upstream.js'
+
+/** Hop-by-hop headers, and those msnscope sets itself. */
+export const NOT_RELAYED: ReadonlySet<string> = new Set(['connection', 'proxy-connection', 'keep-alive', 'proxy-authorization',
+  'proxy-authenticate', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'content-length', 'expect'])
+
+export type BodyRead = { ok: true; body: Buffer } | { ok: false; status: number; got: number; reason: string }
+
+interface Reading { req: http.IncomingMessage; deadline: number; finish: (r: BodyRead) => void; got: () => number }
+
+/**
+ * Reads request bodies with a limit and a deadline; one timer watches every body still
+ * arriving (a timer per request costs more than the bodies themselves).
+ */
+export class BodyReader {
+  readonly #reading = new Set<Reading>()
+  #timer: NodeJS.Timeout | null = null
+
+  constructor(readonly max: number, readonly timeoutMs: number) {}
+
+  read(req: http.IncomingMessage): Promise<BodyRead> {
+    return new Promise((resolve) => {
+      const declared = req.headers['content-length']
+      const of = declared !== undefined ? ` of ${declared}` : ''
+      if (declared !== undefined && Number(declared) > this.max) {
+        resolve({ ok: false, status: 413, got: 0, reason: `request body of ${declared} bytes, limit ${this.max}` })
+        return
+      }
+      const chunks: Buffer[] = []
+      let got = 0
+      let done = false
+      const r: Reading = {
+        req, deadline: Date.now() + this.timeoutMs, got: () => got,
+        finish: (result) => {
+          if (done) return
+          done = true
+          this.#reading.delete(r)
+          resolve(result)
+        },
+      }
+      req.on('data', (chunk: Buffer) => {
+        got += chunk.length
+        if (got > this.max) r.finish({ ok: false, status: 413, got, reason: `request body larger than ${this.max} bytes` })
+        else chunks.push(chunk)
+      })
+      req.on('end', () => r.finish({ ok: true, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, got) }))
+      req.on('close', () => {
+        if (!req.complete) r.finish({ ok: false, status: 400, got, reason: `request body incomplete: ${got}${of} bytes before the client went away` })
+      })
+      if (req.complete) return
+      this.#reading.add(r)
+      this.#watch()
+    })
+  }
+
+  #watch(): void {
+    if (this.#timer !== null) return
+    this.#timer = setInterval(() => {
+      const now = Date.now()
+      for (const r of this.#reading) {
+        if (now < r.deadline) continue
+        const declared = r.req.headers['content-length']
+        r.finish({ ok: false, status: 408, got: r.got(), reason: `request body incomplete after ${this.timeoutMs} ms: ${r.got()}${declared !== undefined ? ` of ${declared}` : ''} bytes` })
+      }
+      if (this.#reading.size === 0 && this.#timer !== null) { clearInterval(this.#timer); this.#timer = null }
+    }, Math.max(20, Math.min(1000, this.timeoutMs / 4)))
+    this.#timer.unref()
+  }
+
+  close(): void {
+    if (this.#timer !== null) clearInterval(this.#timer)
+    this.#timer = null
+  }
+}
+
+/** A short plain-text answer, unless an answer is already on its way. */
+export function answer(res: http.ServerResponse, status: number, text: string): void {
+  if (res.headersSent || res.destroyed || res.writableEnded) return
+  try {
+    res.writeHead(status, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(text) })
+    res.end(text)
+  } catch { res.destroy() }
+}
+
+/** The gateway's answer as it came (error answers are not rewritten). */
+export function relayAnswer(res: http.ServerResponse, up: UpstreamResponse): void {
+  if (res.headersSent || res.destroyed) return
+  const flat: string[] = []
+  for (const [name, value] of up.headers) if (!NOT_RELAYED.has(name.toLowerCase())) flat.push(name, value)
+  flat.push('Content-Length', String(up.body.length))
+  try {
+    res.writeHead(up.status, up.statusMessage, flat)
+    res.end(up.body)
+  } catch { res.destroy() }
+}
+
+export function headerValue(headers: ReadonlyArray<readonly [string, string]>, lower: string): string | null {
+  for (const [name, value] of headers) if (name.length === lower.length && name.toLowerCase() === lower) return value
+  return null
+}
+
+/** `Host:` for a gateway: the port only when it is not 80. */
+export function hostHeader(gw: { host: string; port: number }): string {
+  const h = gw.host.includes(':') ? `[${gw.host}]` : gw.host
+  return gw.port === 80 ? h : `${h}:${gw.port}`
+}
+
+/** `http://host/gateway/gateway.dll?x` → `/gateway/gateway.dll?x` */
+export function originForm(url: string): string {
+  if (url.startsWith('/')) return url
+  const abs = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url)
+  if (abs === null) return url
+  const rest = url.slice(abs[0].length)
+  return rest === '' ? '/' : rest.startsWith('/') ? rest : `/${rest}`
+}
+
+/** The path with its SessionID replaced by the latest one the gateway gave (after msnscope's own requests). */
+export function withSessionId(path: string, sid: string | null): string {
+  if (sid === null) return path
+  const at = path.indexOf('SessionID=')
+  if (at < 0) return path
+  const start = at + 'SessionID='.length
+  let end = path.indexOf('&', start)
+  if (end < 0) end = path.length
+  return path.slice(start, end) === sid ? path : path.slice(0, start) + sid + path.slice(end)
+}
+
+const EMPTY: Buffer = Buffer.alloc(0)
+
+export function concat(parts: readonly Buffer[]): Buffer {
+  if (parts.length === 0) return EMPTY
+  if (parts.length === 1) return parts[0]!
+  return Buffer.concat(parts)
+}
