@@ -11,6 +11,7 @@ import { PLAIN, SummarySink, type Painter } from '../sinks/summary.js'
 import { captureEvents, importCapture, type ImportOptions, type ImportResult } from '../transport/pcap-import.js'
 import { usageError, wantsColor, type CliIo, type Subcommand } from './io.js'
 import { megabytes } from './options.js'
+import { dryRunInto, READ_RULE_HELP, RULE_OPTIONS, rulesFromFlags, type RuleDryRunSink } from './rule-flags.js'
 
 export const READ_HELP = `Usage: msnscope read FILE [options]
 
@@ -27,7 +28,8 @@ Options:
   --memory-cap SIZE  terminal UI memory cap (default 300MB); older events go to a temp file
   --no-progress   no progress bar on standard error
   -h, --help      this help
-`
+
+${READ_RULE_HELP}`
 
 /** Files smaller than this read too fast for a progress bar to help. */
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024
@@ -38,6 +40,7 @@ export const run: Subcommand = async (argv, io) => {
     options: {
       json: { type: 'boolean' }, raw: { type: 'boolean' }, port: { type: 'string', multiple: true },
       'no-tui': { type: 'boolean' }, 'no-progress': { type: 'boolean' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      ...RULE_OPTIONS,
     },
   })
   if (values.help === true) { io.stdout.write(READ_HELP); return 0 }
@@ -49,8 +52,10 @@ export const run: Subcommand = async (argv, io) => {
   const memoryCap = megabytes('--memory-cap', values['memory-cap'], 300)
   const { source, ...input } = captureInput(file, io)
   const options: ImportOptions = { ports, ...input }
+  // --rules …: a dry run; every event goes through the rules on its way out (docs/rules.md)
+  const rules = await rulesFromFlags(values, { watch: false, statsIntervalMs: 0 })
   // on a terminal (and without --json or --no-tui) the capture opens in the dashboard
-  if (io.stdout.isTTY === true && values.json !== true && values['no-tui'] !== true) return readIntoDashboard(source, options, file, memoryCap, io)
+  if (io.stdout.isTTY === true && values.json !== true && values['no-tui'] !== true) return readIntoDashboard(source, options, file, memoryCap, io, (next) => dryRunInto(rules, next))
   const progress = values['no-progress'] === true ? null : progressBar(io)
   if (progress !== null) options.onProgress = progress.update
   let result: ImportResult
@@ -58,14 +63,19 @@ export const run: Subcommand = async (argv, io) => {
     if (values.json === true) {
       const out = new BatchedWriter(io.stdout)
       const raw = values.raw === true
-      options.drain = () => out.flush()
-      result = await importCapture(source, (e) => out.add(toJsonLine(e, { raw }) + '\n'), options)
+      const dry = dryRunInto(rules, (e) => out.add(toJsonLine(e, { raw }) + '\n'))
+      options.drain = async () => { await dry.drain(); await out.flush() }
+      result = await importCapture(source, dry.sink, options)
+      await dry.finish()
       await out.flush()
     } else {
       const summary = new SummarySink()
-      result = await importCapture(source, (e: ScopeEvent) => summary.push(e), options)
+      const dry = dryRunInto(rules, (e: ScopeEvent) => summary.push(e))
+      options.drain = () => dry.drain()
+      result = await importCapture(source, dry.sink, options)
+      const report = await dry.finish()
       progress?.clear()
-      io.stdout.write(summary.render(describeInput(result), painter(io), io.stdout.columns ?? 100))
+      io.stdout.write(summary.render(describeInput(result), painter(io), io.stdout.columns ?? 100) + report)
     }
   } finally {
     progress?.clear()
@@ -75,7 +85,7 @@ export const run: Subcommand = async (argv, io) => {
 }
 
 /** The capture in the dashboard, fed batch by batch while it is read; returns when the user quits. */
-async function readIntoDashboard(source: string | NodeJS.ReadableStream, options: ImportOptions, file: string, memoryCapMb: number, io: CliIo): Promise<number> {
+async function readIntoDashboard(source: string | NodeJS.ReadableStream, options: ImportOptions, file: string, memoryCapMb: number, io: CliIo, rules: (next: (e: ScopeEvent) => void) => RuleDryRunSink): Promise<number> {
   const quit = new AbortController()
   options.signal = AbortSignal.any([io.stopSignal, quit.signal])
   const batches = captureEvents(source, options)
@@ -84,15 +94,18 @@ async function readIntoDashboard(source: string | NodeJS.ReadableStream, options
   const { openDashboard } = await import('../tui/app.js')
   const dash = openDashboard({ io, title: `read ${file === '-' ? 'standard input' : file}`, memoryCap: memoryCapMb * 1024 * 1024 })
   void dash.closed.then(() => quit.abort())
+  const dry = rules((e) => dash.push(e))
   try {
     let n = 0
     while (step.done !== true && !dash.isClosed) {
       for (const e of step.value) {
-        dash.push(e)
+        dry.sink(e)
         if (++n % 2000 === 0) await dash.idle()
       }
+      await dry.drain()
       step = await batches.next()
     }
+    await dry.finish()
     if (step.done === true) for (const w of step.value.warnings) dash.notify(`warning: ${w}`, true)
     dash.end()
   } catch (err) {

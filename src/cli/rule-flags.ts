@@ -1,5 +1,6 @@
 /** The rule flags shared by `proxy` and `read`: rule scripts, policy files, presets, timeout, default action. */
-import type { RuleErrorEvent, StatsEvent } from '../events.js'
+import type { EventSink, RuleErrorEvent, StatsEvent } from '../events.js'
+import { DryRun } from '../rules/dry-run.js'
 import { startRules, type ActiveRules } from '../rules/load.js'
 import { usageError } from './io.js'
 import { duration } from './options.js'
@@ -24,6 +25,15 @@ export const RULE_HELP = `Rules (docs/rules.md):
   --rule-timeout TIME      how long an asynchronous rule may take (default 50ms)
   --default-action ACTION  pass or block: for commands no rule decides, and when a
                            rule times out (default pass)
+`
+
+export const READ_RULE_HELP = `Rules, as a dry run: what they would do to this capture (docs/rules.md):
+  --rules FILE             a rule script (.ts, .js) or policy file (.yaml); repeatable
+  --policy FILE            a policy file (YAML); repeatable
+  --block-all, --block-file-transfers, --block-words FILE
+                           the presets of msnscope proxy
+  --rule-timeout TIME      how long an asynchronous rule may take (default 50ms)
+  --default-action ACTION  pass or block: for commands no rule decides (default pass)
 `
 
 export interface RuleFlagValues {
@@ -59,4 +69,28 @@ export async function rulesFromFlags(v: RuleFlagValues, ctx: RuleFlagContext): P
     ...(ctx.emit !== undefined ? { emit: ctx.emit } : {}),
     ...(ctx.statsIntervalMs !== undefined ? { statsIntervalMs: ctx.statsIntervalMs } : {}),
   })
+}
+
+export interface RuleDryRunSink {
+  /** give every event of the capture here */
+  sink: EventSink
+  /** resolves when asynchronous rules have decided what was given so far */
+  drain(): Promise<void>
+  /** after the last event: the final `stats` event goes to the sink; returns the text report ('' without rules) */
+  finish(): Promise<string>
+}
+
+/** A capture's events through the rules as a dry run (or straight through when there are none). */
+export function dryRunInto(rules: ActiveRules | null, next: EventSink): RuleDryRunSink {
+  if (rules === null) return { sink: next, drain: async () => {}, finish: async () => '' }
+  const dry = new DryRun(rules.engine, next)
+  return {
+    sink: dry.sink,
+    drain: () => dry.drain(),
+    finish: async () => {
+      await dry.drain()
+      next(dry.finalStats())
+      return dry.render()
+    },
+  }
 }

@@ -5,11 +5,12 @@
  * also remembers each one for a report with the hit counts per rule. Events keep their order
  * even when an asynchronous rule makes a decision wait.
  */
-import type { CommandScopeEvent, EventSink, ScopeEvent } from '../events.js'
+import type { CommandScopeEvent, EventSink, ScopeEvent, StatsEvent } from '../events.js'
 import { MsnpDecoder } from '../protocol/decoder.js'
 import type { CommandEvent } from '../protocol/events.js'
 import { FORWARD, type Decision, type DecisionContext } from './decision.js'
 import type { RuleEngine } from './engine.js'
+import { messageText } from './view.js'
 
 /** One command a rule acted on. */
 export interface DryRunHit {
@@ -23,6 +24,8 @@ export interface DryRunHit {
   rule: string
   /** the command line as it would be forwarded after a rewrite */
   forwarded?: string
+  /** the message text it would carry after a rewrite, for a message */
+  forwardedText?: string
   /** what the sender would have been answered (first line of each reply) */
   reply?: string[]
   /** the first line of each injected command, with its direction */
@@ -56,11 +59,13 @@ export class DryRun {
   #queue: Promise<void> = Promise.resolve()
   #waiting = 0
   readonly #trIds = new Map<string, number>()
+  #last = { seq: 0, ts: '' }
 
   constructor(readonly engine: RuleEngine, readonly next: EventSink) {}
 
   /** Give events here; they reach `next` decided, in order. */
   readonly sink: EventSink = (ev) => {
+    if (ev.seq > this.#last.seq) this.#last = { seq: ev.seq, ts: ev.ts }
     this.engine.observe(ev)
     if (ev.kind !== 'command') return this.#pass(ev)
     const d = this.engine.decide(ev, this.#ctx(ev))
@@ -73,6 +78,11 @@ export class DryRun {
 
   /** Resolves when every pending decision has been made and passed on. */
   drain(): Promise<void> { return this.#queue }
+
+  /** The rule counters as the `stats` event that follows the last event of the capture. */
+  finalStats(): StatsEvent {
+    return { ...this.engine.statsEvent(), seq: this.#last.seq + 1, ts: this.#last.ts }
+  }
 
   #pass(ev: ScopeEvent): void {
     if (this.#waiting === 0) { this.next(ev); return }
@@ -108,7 +118,11 @@ export class DryRun {
     const c = ev.command
     const other = c.from === 'client' ? 'server' : 'client'
     const hit: DryRunHit = { seq: ev.seq, conn: ev.conn, from: c.from, verb: c.verb, line: firstLine(c.raw), action: d.action, rule: d.rule ?? '(default)' }
-    if (d.verdict === 'replace' && d.bytes !== undefined) hit.forwarded = firstLine(d.bytes)
+    if (d.verdict === 'replace' && d.bytes !== undefined) {
+      hit.forwarded = firstLine(d.bytes)
+      const text = messageText(decodeForwarded(d.bytes, c.from, c.dialect)?.payload ?? null)
+      if (text !== null) hit.forwardedText = text
+    }
     if (d.reply !== undefined) hit.reply = lines(d.reply, other)
     if (d.inject !== undefined && d.inject.length > 0) hit.inject = d.inject.flatMap((i) => lines(i.bytes, i.to === 'server' ? 'client' : 'server').map((l) => `${i.to === 'server' ? '→ server' : '→ client'}: ${l}`))
     this.hits.push(hit)
@@ -121,6 +135,7 @@ export class DryRun {
     for (const h of this.hits) {
       out.push(`  #${h.seq} ${h.conn} ${h.from === 'client' ? 'C>S' : 'S>C'} ${h.line}`)
       out.push(`      ${h.action} by "${h.rule}"${h.forwarded !== undefined ? `, forwarded as: ${h.forwarded}` : ''}`)
+      if (h.forwardedText !== undefined) out.push(`      with the text: ${JSON.stringify(h.forwardedText.length > 200 ? h.forwardedText.slice(0, 200) + '…' : h.forwardedText)}`)
       for (const r of h.reply ?? []) out.push(`      answered: ${r}`)
       for (const i of h.inject ?? []) out.push(`      injected ${i}`)
     }

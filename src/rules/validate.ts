@@ -42,7 +42,10 @@ function checkInjectCommand(cmd: unknown, at: string): string | null {
 /** The first thing wrong with an action, or null. Functions are checked when they run. */
 export function checkAction(a: unknown, at = 'action'): string | null {
   if (typeof a === 'function') return null
-  if (typeof a === 'string') return SHORT_ACTIONS.has(a) ? null : `${at} "${a}" is not one of pass, block, reject, close (other actions need an object: { type: "${a}", … })`
+  if (typeof a === 'string') {
+    if (SHORT_ACTIONS.has(a)) return null
+    return `${at} "${a}" is not one of pass, block, reject, close${a in ACTION_KEYS ? ` (${a} needs an object: { type: "${a}", … })` : ''}`
+  }
   if (!isObject(a)) return `${at} must be an object, an action name or a function, not ${kindOf(a)}`
   const type = a.type
   if (typeof type !== 'string' || !(type in ACTION_KEYS)) return `${at}.type must be one of ${Object.keys(ACTION_KEYS).join(', ')}, not ${JSON.stringify(type)}`

@@ -3,6 +3,8 @@
  * bytes) is included when asked: always in saved files, on stdout with `--raw`.
  */
 import type { ScopeEvent } from '../events.js'
+import { MsnpDecoder } from '../protocol/decoder.js'
+import type { CommandEvent } from '../protocol/events.js'
 
 export interface JsonOptions {
   raw?: boolean
@@ -40,6 +42,7 @@ export function toJson(ev: ScopeEvent, options: JsonOptions = {}): Record<string
       base.action = ev.action
       if (ev.rule !== undefined) base.rule = ev.rule
       if (ev.tags !== undefined) base.tags = ev.tags
+      if (ev.forwarded !== undefined && ev.action === 'rewrite') base.rewritten = rewritten(ev.forwarded, c)
       if (options.raw === true) {
         base.raw = b64(c.raw)
         if (ev.forwarded !== undefined) base.forwarded = b64(ev.forwarded)
@@ -58,6 +61,13 @@ export function toJson(ev: ScopeEvent, options: JsonOptions = {}): Record<string
       return { ...base, ...rest }
     }
   }
+}
+
+/** The command a rewrite forwarded instead, decoded like the original (base64 if it does not decode). */
+function rewritten(bytes: Buffer, c: CommandEvent): Record<string, unknown> | string {
+  const ev = new MsnpDecoder(c.from, { dialect: c.dialect }).push(bytes)[0]
+  if (ev === undefined || ev.kind !== 'command') return b64(bytes)
+  return { verb: ev.verb, trId: ev.trId, args: ev.args, payloadLength: ev.payloadLength, fields: ev.fields, payload: ev.payload }
 }
 
 /**

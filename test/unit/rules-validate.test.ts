@@ -31,7 +31,7 @@ test('each kind of mistake is named with its file, rule and position', () => {
     [[{ name: 'm', match: { any: [{ text: 3 }] }, action: 'block' }], 'rules.ts: rule "m" (#1): match.any[0].text must be a string, a RegExp or a list of them, not number'],
     [[{ name: 'a', match: {} }], 'rules.ts: rule "a" (#1): action is missing'],
     [[{ name: 'a', match: {}, action: 'drop' }], 'rules.ts: rule "a" (#1): action "drop" is not one of pass, block, reject, close'],
-    [[{ name: 'a', match: {}, action: 'rewrite' }], 'rules.ts: rule "a" (#1): action "rewrite" is not one of pass, block, reject, close (other actions need an object: { type: "rewrite", … })'],
+    [[{ name: 'a', match: {}, action: 'rewrite' }], 'rules.ts: rule "a" (#1): action "rewrite" is not one of pass, block, reject, close (rewrite needs an object: { type: "rewrite", … })'],
     [[{ name: 'a', match: {}, action: { type: 'reject', code: 42 } }], 'rules.ts: rule "a" (#1): action.code must be an MSNP error number (100-999)'],
     [[{ name: 'a', match: {}, action: { type: 'reject', status: 200 } }], 'rules.ts: rule "a" (#1): action.status must be an HTTP error status (400-599)'],
     [[{ name: 'a', match: {}, action: { type: 'block', code: 911 } }], 'rules.ts: rule "a" (#1): action.code is not allowed for block (allowed: answer)'],
