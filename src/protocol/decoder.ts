@@ -42,6 +42,9 @@ export interface DecoderOptions {
   midStream?: boolean
 }
 
+/** Node's own slice decoders, without Buffer#toString's argument handling. */
+interface SliceableBuffer extends Buffer { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string }
+const HIGH_BYTE = /[\x80-\xff]/
 const LF = 0x0a
 const CR = 0x0d
 const EMPTY: Buffer = Buffer.alloc(0)
@@ -223,11 +226,12 @@ export class MsnpDecoder {
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'empty-line', 'empty line'))
       return
     }
-    // valid UTF-8 decodes without U+FFFD (a literal U+FFFD is rare: then ask isUtf8)
-    let text = buf.toString('utf8', start, end)
-    if (text.includes('\uFFFD') && !isUtf8(buf.subarray(start, end))) {
-      text = buf.toString('latin1', start, end)
-      wire = { ...wire, latin1: true }
+    // command lines are ASCII almost always: read them as latin1 (the cheapest decode), and
+    // decode as UTF-8 only lines with high bytes, keeping latin1 for lines that are not UTF-8
+    let text = (buf as SliceableBuffer).latin1Slice(start, end)
+    if (HIGH_BYTE.test(text)) {
+      if (isUtf8(buf.subarray(start, end))) text = (buf as SliceableBuffer).utf8Slice(start, end)
+      else wire = { ...wire, latin1: true }
     }
     let tokens = text.split(' ')
     let irregular = text.indexOf('\t') >= 0
