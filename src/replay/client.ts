@@ -572,6 +572,8 @@ class ClientReplay implements ReplayRun {
   /** Nothing moved for `timeoutMs`: give up on unsolicited commands; a missing reply ends the replay. */
   #stalled(): void {
     if (this.#finished) return
+    // a recorded pause (--speed recorded) is not the server standing still
+    if (this.#pacer !== null) { this.#arm(); return }
     const secs = `${((this.#o.timeoutMs ?? DEFAULT_TIMEOUT) / 1000).toFixed(1)} s`
     let moved = false
     for (const c of this.#conns) {
