@@ -74,6 +74,7 @@ export const run: Subcommand = async (argv, io) => {
     json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
     save: values.save ?? [], redact: values['no-redact'] !== true, title: `msnscope proxy ${listen.host}:${listen.port} → ${upstream.host}:${upstream.port}`,
     memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
+    ...(rules !== null ? { controls: { reloadRules: () => rules.reload() } } : {}),
   })
   const proxy = new TcpProxy({
     listen, upstream, hub, mode,

@@ -121,6 +121,7 @@ export class RuleFiles extends EventEmitter<RuleFilesEvents> {
   readonly #timers = new Map<string, NodeJS.Timeout>()
   readonly #loading = new Map<string, Promise<void>>()
   readonly #again = new Set<string>()
+  readonly #added = new Set<string>()
   #closed = false
 
   constructor(engine: RuleEngine, o: RuleFilesOptions = {}) {
@@ -133,8 +134,25 @@ export class RuleFiles extends EventEmitter<RuleFilesEvents> {
   async add(path: string, o: { policy?: boolean } = {}): Promise<LoadedRule[]> {
     const rules = o.policy === true ? await loadPolicyFile(path) : await loadRuleFile(path)
     this.#engine.setRules(path, rules)
+    this.#added.add(path)
     if (this.#o.watch !== false) this.#watch(path)
     return rules
+  }
+
+  /** The files loaded, in order. */
+  get files(): string[] { return [...this.#added] }
+
+  /** Reload every file now; resolves with the failures (empty when all loaded). */
+  async reloadAll(): Promise<ReloadFailure[]> {
+    const failures: ReloadFailure[] = []
+    const onFail = (f: ReloadFailure): void => { failures.push(f) }
+    this.on('reload-failed', onFail)
+    try {
+      for (const f of this.#added) await this.reload(f)
+    } finally {
+      this.off('reload-failed', onFail)
+    }
+    return failures
   }
 
   /** Reload a file now; on failure the previous rules stay and the failure is reported. */
@@ -207,6 +225,8 @@ export interface ActiveRules {
   files: RuleFiles
   /** one line per rule: its source, name and what it does */
   listing(): string[]
+  /** reload every file now (the dashboard's reload key); rejects with the reasons when one fails */
+  reload(): Promise<string>
   /** stop watching, and emit the final counters */
   close(): void
 }
@@ -239,6 +259,11 @@ export async function startRules(o: RuleSetup): Promise<ActiveRules | null> {
   return {
     engine, files,
     listing: () => engine.rules.map((r) => `${r.source}: ${r.rule.name}: ${describeRule(r.rule)}`),
+    reload: async () => {
+      const failures = await files.reloadAll()
+      if (failures.length > 0) throw new Error(failures.map((f) => f.error).join('; '))
+      return `${engine.rules.length} rules from ${engine.sources.length} sources`
+    },
     close: () => {
       if (timer !== null) clearInterval(timer)
       files.close()

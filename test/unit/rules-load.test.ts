@@ -110,3 +110,17 @@ test('a dry run labels what rules would do, keeps the order with asynchronous ru
   assert.match(report, / {6}answered: NAK 2\n/)
   assert.match(report, /rule:slowly shout +1\n/)
 })
+
+test('reloading on demand (the dashboard key) picks up changes, and reports a broken file', async (t) => {
+  const d = await dir(t)
+  const file = join(d, 'r.ts')
+  await writeFile(file, `export default [{ name: 'one', match: {}, action: 'pass' }]\n`)
+  const active = await startRules({ rules: [file], watch: false, clock, statsIntervalMs: 0 })
+  assert.ok(active !== null)
+  t.after(() => active.close())
+  await writeFile(file, `export default [{ name: 'one', match: {}, action: 'pass' }, { name: 'two', match: {}, action: 'block' }]\n`)
+  assert.equal(await active.reload(), '2 rules from 1 sources')
+  await writeFile(file, `export default [{ name: 'one', match: {}, action: 'explode' }]\n`)
+  await assert.rejects(active.reload(), /r\.ts: rule "one" \(#1\): action "explode" is not one of pass, block, reject, close \(the previous rules of .* stay active\)/)
+  assert.deepEqual(active.engine.rules.map((r) => r.rule.name), ['one', 'two'])
+})
