@@ -139,22 +139,24 @@ test('a blocked P2P invitation is acknowledged and declined with MSNSLP 603', as
   await s.log.waitFor((e) => e.kind === 'command' && e.rule === 'msnscope:own-p2p-ack')
 })
 
-test('a rewrite turns "hello" into "HELLO" and the receiver gets a correct payload length', async (t) => {
-  const s = await setup(t, 'tcp', [{ name: 'shout', match: { verb: 'MSG', from: 'client', text: 'hello' }, action: { type: 'rewrite', text: (x) => x.toUpperCase() } }])
-  const { chat, bobChat } = await chatting(s)
-  await chat.sendText('hello', 'FN=Arial; EF=I; CO=ff; CS=0; PF=22')
-  const got = await bobChat.waitFor('text', (m) => m.from === 'alice@example.com')
-  assert.equal(got.text, 'HELLO')
-  assert.equal(got.format, 'FN=Arial; EF=I; CO=ff; CS=0; PF=22')
-  const raw = await bobChat.waitFor('message', (m) => m.contentType === 'text/plain')
-  assert.equal(raw.body.toString(), 'HELLO')
-  const ev = commandEvents(s.log, (e) => e.action === 'rewrite' && e.rule === 'shout')[0]!
-  assert.ok(ev.forwarded !== undefined)
-  const [line, ...rest] = ev.forwarded.toString('utf8').split('\r\n')
-  assert.equal(Number(line!.split(' ').at(-1)), Buffer.byteLength(rest.join('\r\n')))
-  await chat.sendText('and now something else')
-  await bobChat.waitFor('text', (m) => m.text === 'and now something else')
-})
+for (const path of ['tcp', 'gateway'] as const) {
+  test(`a rewrite turns "hello" into "HELLO" and the receiver gets a correct payload length (${path})`, async (t) => {
+    const s = await setup(t, path, [{ name: 'shout', match: { verb: 'MSG', from: 'client', text: 'hello' }, action: { type: 'rewrite', text: (x) => x.toUpperCase() } }])
+    const { chat, bobChat } = await chatting(s)
+    await chat.sendText('hello', 'FN=Arial; EF=I; CO=ff; CS=0; PF=22')
+    const got = await bobChat.waitFor('text', (m) => m.from === 'alice@example.com')
+    assert.equal(got.text, 'HELLO')
+    assert.equal(got.format, 'FN=Arial; EF=I; CO=ff; CS=0; PF=22')
+    const raw = await bobChat.waitFor('message', (m) => m.contentType === 'text/plain')
+    assert.equal(raw.body.toString(), 'HELLO')
+    const ev = commandEvents(s.log, (e) => e.action === 'rewrite' && e.rule === 'shout')[0]!
+    assert.ok(ev.forwarded !== undefined)
+    const [line, ...rest] = ev.forwarded.toString('utf8').split('\r\n')
+    assert.equal(Number(line!.split(' ').at(-1)), Buffer.byteLength(rest.join('\r\n')))
+    await chat.sendText('and now something else')
+    await bobChat.waitFor('text', (m) => m.text === 'and now something else')
+  })
+}
 
 for (const path of ['tcp', 'gateway'] as const) {
   test(`an inject rule delivers a message to a client, and commands to the server with valid TrIDs (${path})`, async (t) => {
@@ -195,14 +197,27 @@ for (const path of ['tcp', 'gateway'] as const) {
   })
 }
 
-test('a rule that throws becomes a rule-error and the traffic flows', async (t) => {
-  const s = await setup(t, 'tcp', [{ name: 'broken', match: (c) => { if (c.verb === 'MSG') throw new Error('boom'); return false }, action: 'block' }])
-  const { chat, bobChat } = await chatting(s)
-  await chat.sendText('through anyway')
-  await bobChat.waitFor('text', (m) => m.text === 'through anyway')
-  const err = await s.log.waitFor((e) => e.kind === 'rule-error')
-  assert.equal(err.kind === 'rule-error' && err.rule, 'broken')
-  assert.equal(err.kind === 'rule-error' && err.error, 'boom')
+for (const path of ['tcp', 'gateway'] as const) {
+  test(`a rule that throws becomes a rule-error and the traffic flows (${path})`, async (t) => {
+    const s = await setup(t, path, [{ name: 'broken', match: (c) => { if (c.verb === 'MSG') throw new Error('boom'); return false }, action: 'block' }])
+    const { chat, bobChat } = await chatting(s)
+    await chat.sendText('through anyway')
+    await bobChat.waitFor('text', (m) => m.text === 'through anyway')
+    const err = await s.log.waitFor((e) => e.kind === 'rule-error')
+    assert.equal(err.kind === 'rule-error' && err.rule, 'broken')
+    assert.equal(err.kind === 'rule-error' && err.error, 'boom')
+  })
+}
+
+test('reject with close: the caller gets the error, then the switchboard connection ends', async (t) => {
+  const s = await setup(t, 'tcp', [{ name: 'no calls', match: { verb: 'CAL' }, action: { type: 'reject', code: 217, close: true } }])
+  const alice = s.client('alice@example.com')
+  const bob = s.client('bob@example.net')
+  await alice.login(); await bob.login(); await alice.setPresence(); await bob.setPresence()
+  await assert.rejects(alice.openChat('bob@example.net'), (err: unknown) => err instanceof LabReplyError && err.code === 217)
+  const close = await s.log.waitFor((e) => e.kind === 'session-close' && e.role === 'SB')
+  assert.equal(close.kind === 'session-close' && close.reason, 'closed by rule no calls')
+  await alice.setPresence('BSY')
 })
 
 /** A directory for rule scripts, inside an ES-module package. */
@@ -225,35 +240,37 @@ async function replaceFile(path: string, text: string): Promise<void> {
   await rename(`${path}.tmp`, path)
 }
 
-test('hot reload changes behaviour without dropping connections; a broken script leaves the last good rules active', async (t) => {
-  const s = await setup(t, 'tcp')
-  const dir = await scriptDir(t)
-  const file = join(dir, 'rules.ts')
-  await writeFile(file, script('HELLO'))
-  const files = new RuleFiles(s.engine, { emit: (ev) => s.log.sink({ ...ev, seq: 0, ts: '' }) })
-  t.after(() => files.close())
-  await files.add(file)
-  const { chat, bobChat } = await chatting(s)
-  const opened = s.lab.peers.length
-  const closedBefore = s.lab.peers.filter((p) => p.closedAt !== undefined).length
-  await chat.sendText('hello bob')
-  await bobChat.waitFor('text', (m) => m.text === 'HELLO bob')
+for (const path of ['tcp', 'gateway'] as const) {
+  test(`hot reload changes behaviour without dropping connections; a broken script leaves the last good rules active (${path})`, async (t) => {
+    const s = await setup(t, path)
+    const dir = await scriptDir(t)
+    const file = join(dir, 'rules.ts')
+    await writeFile(file, script('HELLO'))
+    const files = new RuleFiles(s.engine, { emit: (ev) => s.log.sink({ ...ev, seq: 0, ts: '' }) })
+    t.after(() => files.close())
+    await files.add(file)
+    const { chat, bobChat } = await chatting(s)
+    const opened = s.lab.peers.length
+    const closedBefore = s.lab.peers.filter((p) => p.closedAt !== undefined).length
+    await chat.sendText('hello bob')
+    await bobChat.waitFor('text', (m) => m.text === 'HELLO bob')
 
-  const reloaded = once(files, 'reload')
-  await replaceFile(file, script('bonjour'))
-  await reloaded
-  await chat.sendText('hello again')
-  await bobChat.waitFor('text', (m) => m.text === 'bonjour again')
+    const reloaded = once(files, 'reload')
+    await replaceFile(file, script('bonjour'))
+    await reloaded
+    await chat.sendText('hello again')
+    await bobChat.waitFor('text', (m) => m.text === 'bonjour again')
 
-  const failed = once(files, 'reload-failed')
-  await replaceFile(file, 'export default [ { name: "oops", match: ')
-  const [failure] = await failed as [{ file: string; error: string }]
-  assert.match(failure.error, /rules\.ts: cannot load: .*the previous rules of .* stay active/)
-  await s.log.waitFor((e) => e.kind === 'rule-error' && e.rule === file)
-  await chat.sendText('hello once more')
-  await bobChat.waitFor('text', (m) => m.text === 'bonjour once more')
+    const failed = once(files, 'reload-failed')
+    await replaceFile(file, 'export default [ { name: "oops", match: ')
+    const [failure] = await failed as [{ file: string; error: string }]
+    assert.match(failure.error, /rules\.ts: cannot load: .*the previous rules of .* stay active/)
+    await s.log.waitFor((e) => e.kind === 'rule-error' && e.rule === file)
+    await chat.sendText('hello once more')
+    await bobChat.waitFor('text', (m) => m.text === 'bonjour once more')
 
-  assert.equal(s.lab.peers.length, opened, 'no new connections')
-  assert.equal(s.lab.peers.filter((p) => p.closedAt !== undefined).length, closedBefore, 'no connection dropped')
-  assert.equal(chat.closed, false)
-})
+    assert.equal(s.lab.peers.length, opened, 'no new connections')
+    assert.equal(s.lab.peers.filter((p) => p.closedAt !== undefined).length, closedBefore, 'no connection dropped')
+    assert.equal(chat.closed, false)
+  })
+}
