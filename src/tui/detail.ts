@@ -66,8 +66,12 @@ export function flatten(value: unknown, prefix = '', out: Array<[string, string]
   return out
 }
 
-const pairLines = (pairs: Array<[string, string]>, width = 14): string[] =>
-  pairs.map(([k, v]) => `  ${key(k, Math.max(width, Math.min(28, k.length)))} ${esc(sanitize(v))}`)
+/** `key  value` lines, keys aligned to the longest (up to 28 columns). */
+function pairLines(pairs: Array<[string, string]>): string[] {
+  let width = 14
+  for (const [k] of pairs) if (k.length > width) width = Math.min(28, k.length)
+  return pairs.map(([k, v]) => `  ${key(k, width)} ${esc(sanitize(v))}`)
+}
 
 function textLines(text: string): string[] {
   const lines = text.split(/\r?\n|\r/)
@@ -157,6 +161,7 @@ export function detailLines(ev: ScopeEvent, extra: string[] = []): string[] {
     const dec = c.payload
     if (dec !== null) {
       const skip = new Set(['kind', 'contentType', 'mediaType', 'headers', 'text', 'charset', 'length'])
+      if (v.p2p !== null) skip.add('header')
       const rest = flatten(dec, '', [], 0, skip)
       if (rest.length > 0) out.push('', heading(`Decoded (${sanitize(String(dec.kind))})`), ...pairLines(rest))
     }
