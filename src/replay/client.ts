@@ -119,6 +119,11 @@ interface LiveConn {
   /** endpoints, kept once connected (a closed socket forgets them) */
   local: string | null
   remote: string | null
+  /** the replay closed it where the recorded client did */
+  endedAsRecorded: boolean
+  /** closed by the server with nothing left to do (a DS after XFR NS) */
+  closedOk: boolean
+  socketError: string | null
   reason?: string
   closeWaiters: (() => void)[]
 }
@@ -157,7 +162,7 @@ class ClientReplay implements ReplayRun {
       plan: p, phase: 'waiting', id: null, socket: null, dialect: { dialect: p.dialect, confirmed: p.dialect !== null && p.role === 'SB' },
       fromServer: null, fromClient: null, next: 0, expect: new Uint8Array(p.expects.length), liveTrIds: p.sends.map(() => null),
       bySent: new Map(), nextTrId: 1, preSent: new Set(), freshQry: new Set(), referral: null, login: null, credentials: null,
-      sent: 0, received: 0, local: null, remote: null, closeWaiters: [],
+      sent: 0, received: 0, local: null, remote: null, endedAsRecorded: false, closedOk: false, socketError: null, closeWaiters: [],
     }))
     for (const c of this.#conns) this.#byRecorded.set(c.plan.conn, c)
     this.done = new Promise((resolve) => { this.#resolve = resolve })
@@ -199,7 +204,7 @@ class ClientReplay implements ReplayRun {
           this.#advance(c)
         }
       } while (this.#again && !this.#finished)
-      if (!this.#finished && this.#conns.every((c) => c.phase === 'complete' || (c.phase === 'closed' && c.reason === undefined))) {
+      if (!this.#finished && this.#conns.every((c) => c.phase === 'complete' || c.closedOk)) {
         void this.#finish(null)
       }
     } finally {
@@ -240,7 +245,9 @@ class ClientReplay implements ReplayRun {
       if (this.#frontier !== close.order) return
       if (!this.#paced(close.tsMs)) return
       this.#markStep(close.order)
+      this.#lastStep = { tsMs: close.tsMs, at: Date.now() }
       c.phase = 'complete'
+      c.endedAsRecorded = true
       c.socket?.end()
       this.#again = true
       return
@@ -294,7 +301,7 @@ class ClientReplay implements ReplayRun {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (!connected) {
         this.#fail({ recordedConn: p.conn, liveConn: c.id, seq: null, what: 'connect', detail: `cannot connect to ${target.host}:${target.port}: ${err.code ?? err.message}`, fatal: true })
-      } else c.reason ??= `socket error: ${err.code ?? err.message}`
+      } else c.socketError ??= `socket error: ${err.code ?? err.message}`
     })
     socket.on('close', () => this.#onClose(c))
   }
@@ -324,8 +331,9 @@ class ClientReplay implements ReplayRun {
     const wasOpen = c.phase === 'open' || c.phase === 'connecting'
     const done = c.phase === 'complete'
     c.phase = 'closed'
-    if (c.id !== null) this.#hub.emit({ ...this.#base(c), kind: 'session-close', reason: c.reason ?? (done || this.#finished ? 'replay finished' : 'server closed') })
+    if (c.id !== null) this.#hub.emit({ ...this.#base(c), kind: 'session-close', reason: c.reason ?? c.socketError ?? (c.endedAsRecorded ? 'client closed' : done || this.#finished ? 'replay finished' : 'server closed') })
     for (const w of c.closeWaiters.splice(0)) w()
+    if (done) c.closedOk = true
     if (this.#finished || !wasOpen) { this.#pump(); return }
     // The server hung up: fine when nothing more was to be sent or received.
     const p = c.plan
@@ -339,6 +347,9 @@ class ClientReplay implements ReplayRun {
       return
     }
     for (const e of waiting) this.#giveUp(c, e, 'the server closed the connection before it came')
+    c.closedOk = true
+    // the server hung up before the recorded client did: that step is done
+    if (p.clientClose !== null) this.#markStep(p.clientClose.order)
     this.#pump()
   }
 
@@ -636,7 +647,7 @@ class ClientReplay implements ReplayRun {
 
   #report(): ReplayReport {
     const connections = this.#conns.map((c): ConnectionReport => {
-      const completed = this.#failure === null || c.phase === 'complete' || (c.reason === undefined && c.next >= c.plan.sends.length && c.plan.expects.every((e, i) => c.expect[i] !== 0 || e.optional))
+      const completed = this.#failure === null || c.phase === 'complete' || c.closedOk
       const r: ConnectionReport = { recorded: c.plan.conn, live: c.id, sent: c.sent, received: c.received, completed }
       const reason = c.reason ?? (c.id === null && !completed ? 'never opened' : undefined)
       if (reason !== undefined) r.reason = reason
