@@ -59,13 +59,15 @@ export class DryRun {
   #queue: Promise<void> = Promise.resolve()
   #waiting = 0
   readonly #trIds = new Map<string, number>()
-  #last = { seq: 0, ts: '' }
+  /** events are numbered again on the way out: rule-error events join the stream */
+  #seq = 0
+  #lastTs = ''
 
   constructor(readonly engine: RuleEngine, readonly next: EventSink) {}
 
   /** Give events here; they reach `next` decided, in order. */
   readonly sink: EventSink = (ev) => {
-    if (ev.seq > this.#last.seq) this.#last = { seq: ev.seq, ts: ev.ts }
+    if (ev.ts !== '') this.#lastTs = ev.ts
     this.engine.observe(ev)
     if (ev.kind !== 'command') return this.#pass(ev)
     const d = this.engine.decide(ev, this.#ctx(ev))
@@ -79,15 +81,15 @@ export class DryRun {
   /** Resolves when every pending decision has been made and passed on. */
   drain(): Promise<void> { return this.#queue }
 
-  /** The rule counters as the `stats` event that follows the last event of the capture. */
+  /** The rule counters as a `stats` event numbered after the last event passed on (call it once, at the end). */
   finalStats(): StatsEvent {
-    return { ...this.engine.statsEvent(), seq: this.#last.seq + 1, ts: this.#last.ts }
+    return { ...this.engine.statsEvent(), seq: ++this.#seq, ts: this.#lastTs }
   }
 
   #pass(ev: ScopeEvent): void {
-    if (this.#waiting === 0) { this.next(ev); return }
+    if (this.#waiting === 0) { this.#out(ev); return }
     this.#waiting++
-    this.#queue = this.#queue.then(() => { this.#waiting--; this.next(ev) })
+    this.#queue = this.#queue.then(() => { this.#waiting--; this.#out(ev) })
   }
 
   /** TrIDs for commands a rule would inject toward the server: above any the capture used. */
@@ -101,15 +103,20 @@ export class DryRun {
     for (const extra of d.events ?? []) {
       const e = extra as ScopeEvent
       if (e.ts === undefined || e.ts === '') (e as { ts: string }).ts = ev.ts
-      this.next(e)
+      this.#out(e)
     }
     if (d !== FORWARD) {
       ev.action = d.action
       if (d.rule !== undefined) ev.rule = d.rule
       if (d.tags !== undefined) ev.tags = d.tags
       if (d.verdict === 'replace' && d.bytes !== undefined) ev.forwarded = d.bytes
-      if ((d.rule !== undefined && !d.rule.startsWith('msnscope:')) || d.action !== 'pass') this.#record(ev, d)
     }
+    this.#out(ev)
+    if (d !== FORWARD && ((d.rule !== undefined && !d.rule.startsWith('msnscope:')) || d.action !== 'pass')) this.#record(ev, d)
+  }
+
+  #out(ev: ScopeEvent): void {
+    ev.seq = ++this.#seq
     this.next(ev)
   }
 

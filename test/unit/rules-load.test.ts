@@ -124,3 +124,15 @@ test('reloading on demand (the dashboard key) picks up changes, and reports a br
   await assert.rejects(active.reload(), /r\.ts: rule "one" \(#1\): action "explode" is not one of pass, block, reject, close \(the previous rules of .* stay active\)/)
   assert.deepEqual(active.engine.rules.map((r) => r.rule.name), ['one', 'two'])
 })
+
+test('in a dry run, rule-error events join the stream and every event is numbered in order', async () => {
+  const engine = new RuleEngine({ clock })
+  engine.setRules('r.ts', validateRules([{ name: 'broken', match: () => { throw new Error('nope') }, action: 'block' }] satisfies Rule[], 'r.ts'))
+  const out: ScopeEvent[] = []
+  const dry = new DryRun(engine, (e) => out.push(e))
+  for (const e of scopeEvents([{ conn: 'c1', role: 'NS', from: 'client', wire: 'VER 1 MSNP8 CVR0\r\nCVR 2 0x0409 winnt 5.1 i386 MSNMSGR 6.0.0602 MSMSGS a@example.com\r\n' }])) dry.sink(e)
+  await dry.drain()
+  out.push(dry.finalStats())
+  assert.deepEqual(out.map((e) => [e.seq, e.kind]), [[1, 'rule-error'], [2, 'command'], [3, 'rule-error'], [4, 'command'], [5, 'stats']])
+  assert.equal(out[0]!.ts, out[1]!.ts)
+})
