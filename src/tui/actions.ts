@@ -4,7 +4,9 @@
  * the source goes through its controls; an absent control is reported, never guessed at. Long
  * jobs (saving, gathering a session) yield to the event loop as they go, so keys stay responsive.
  */
-import { createWriteStream } from 'node:fs'
+import { once } from 'node:events'
+import { open } from 'node:fs/promises'
+import { finished } from 'node:stream/promises'
 import type { CommandScopeEvent, ScopeEvent } from '../events.js'
 import type { EventFilter } from '../filter.js'
 import { toJsonLine } from '../sinks/json.js'
@@ -139,14 +141,16 @@ export class Actions {
       let count = 0
       if (this.controls.saveEvents !== undefined) count = await this.controls.saveEvents(path, events())
       else {
-        const out = createWriteStream(path, { flags: 'wx' })
-        const failed = new Promise<never>((_, reject) => out.once('error', reject))
-        failed.catch(() => { /* raced below */ })
+        // opened first, so that a file in the way (or a bad directory) fails before anything is written
+        const out = (await open(path, 'wx')).createWriteStream()
+        const done = finished(out)
+        done.catch(() => { /* awaited below */ })
         for await (const ev of events()) {
-          if (!out.write(`${toJsonLine(ev, { raw: true })}\n`)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed])
+          if (!out.write(`${toJsonLine(ev, { raw: true })}\n`)) await Promise.race([once(out, 'drain'), done])
           count++
         }
-        await Promise.race([new Promise<void>((r) => out.end(() => r())), failed])
+        out.end()
+        await done
       }
       this.say(`saved ${fmt(count)} events to ${path}`)
       return count

@@ -158,7 +158,19 @@ export class ConnTable {
   rows(): TreeRow[] {
     if (this.#rows !== null) return this.#rows
     const groups = new Map<string, ConnNode[]>()
-    const accountOf = (n: ConnNode): string => n.account ?? (n.parent !== undefined ? this.#nodes.get(n.parent)?.account ?? null : null) ?? '(account not known yet)'
+    // a connection without an account belongs to its referrer's, or else to its first referral's
+    const known = (n: ConnNode, depth: number): string | null => {
+      if (n.account !== null || depth > 8) return n.account
+      const p = n.parent !== undefined ? this.#nodes.get(n.parent) : undefined
+      if (p !== undefined && p.account !== null) return p.account
+      for (const c of n.children) {
+        const k = this.#nodes.get(c)
+        const a = k === undefined ? null : k.account ?? known(k, depth + 1)
+        if (a !== null) return a
+      }
+      return null
+    }
+    const accountOf = (n: ConnNode): string => known(n, 0) ?? '(account not known yet)'
     for (const n of this.#nodes.values()) {
       const parent = n.parent !== undefined ? this.#nodes.get(n.parent) : undefined
       if (parent !== undefined && accountOf(parent) === accountOf(n)) continue
