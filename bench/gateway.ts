@@ -8,7 +8,7 @@
  * generator each run in their own process; this file is all of them (`node bench/gateway.ts <role> …`).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
@@ -57,8 +57,11 @@ async function runBareRelay(upstreamPort: number): Promise<void> {
 
 /** msnscope's gateway in reverse mode; its events are counted, or (`json`) become JSON lines that go nowhere. */
 async function runScope(upstreamPort: number, json: boolean): Promise<void> {
-  const { HttpGateway } = await import('../src/transport/http-gateway.js')
-  const { toJsonLine } = await import('../src/sinks/json.js')
+  // the compiled code that ships (dist/), not the test-time transpilation
+  const dist = (p: string): string => new URL(`../dist/${p}`, import.meta.url).href
+  if (!existsSync(fileURLToPath(dist('transport/http-gateway.js')))) throw new Error('dist/ is missing: run npm run build first')
+  const { HttpGateway } = (await import(dist('transport/http-gateway.js'))) as typeof import('../src/transport/http-gateway.js')
+  const { toJsonLine } = (await import(dist('sinks/json.js'))) as typeof import('../src/sinks/json.js')
   const gw = new HttpGateway({ listen: { host: HOST, port: 0 }, upstream: { host: HOST, port: upstreamPort }, statsIntervalMs: 0 })
   let seen = 0
   gw.addSink(json ? (ev) => { seen += toJsonLine(ev).length } : () => { seen++ })
