@@ -167,7 +167,7 @@ export class RuleEngine {
       if (out === null) continue
       this.#hit(lr)
       if (out.type === 'tag') { tags.push(...out.tags); tagRule = lr.rule.name; continue }
-      return this.#decision(out, lr.rule.name, view, ctx, mem, tags, events)
+      try { return this.#decision(out, lr.rule.name, view, ctx, mem, tags, events) } catch (err) { events.push(this.#ruleError(view, lr.rule.name, err)) }
     }
     return this.#fallback(view, ctx, mem, tags, tagRule, events)
   }
@@ -228,15 +228,15 @@ export class RuleEngine {
         const inject = injectBytes(out.items, view, ctx, mem)
         return { verdict: out.original === 'drop' ? 'drop' : 'forward', action: 'inject', inject, ...extra }
       }
-      case 'reject': if (view.from === 'client') {
+      case 'reject': {
+        // a server cannot be answered with an error: refuse it as a block
+        if (view.from !== 'client') return this.#block(true, 'reject', view, ctx, mem, extra)
         const reply = rejectAnswer(view, out.code)
         return {
           verdict: out.close ? 'close' : 'drop', action: 'reject', ...extra,
           ...(reply !== null ? { reply } : {}), ...(out.status !== undefined ? { http: { status: out.status } } : {}),
         }
       }
-      // a server cannot be answered with an error: refuse it as a block
-      return this.#block(true, 'reject', view, ctx, mem, extra)
       case 'block': return this.#block(out.answer, 'block', view, ctx, mem, extra)
       case 'tag': return { verdict: 'forward', action: 'tag', ...extra, tags: [...tags, ...out.tags] }
     }
