@@ -1,6 +1,7 @@
 /** `msnscope proxy`: the live man-in-the-middle. */
 import { parseArgs } from 'node:util'
 import { EventHub } from '../transport/hub.js'
+import { DEFAULT_GATEWAY_UPSTREAM, HttpGateway } from '../transport/http-gateway.js'
 import { TcpProxy } from '../transport/tcp-proxy.js'
 import { usageError, type Subcommand } from './io.js'
 import { startLiveOutput } from './live-output.js'
@@ -37,6 +38,15 @@ Options:
                            referrals to other ports are rewritten to keep them inside
   --memory-cap SIZE        dashboard memory cap (default 300MB)
 
+HTTP gateway (clients that tunnel MSNP through gateway.dll; docs/gateway.md):
+  --http                   also listen for gateway traffic on 127.0.0.1:8080
+  --http-listen HOST:PORT  listen for gateway traffic there (reverse mode: clients that
+                           reach msnscope as their gateway host; forward-proxy mode:
+                           clients that name msnscope as their HTTP proxy)
+  --gateway-upstream HOST:PORT  the real gateway for reverse mode
+                           (default gateway.messenger.hotmail.com:80)
+  --allow-any-http         relay any HTTP request and CONNECT, not only MSN gateway traffic
+
 ${RULE_HELP}`
 
 export const run: Subcommand = async (argv, io) => {
@@ -49,6 +59,7 @@ export const run: Subcommand = async (argv, io) => {
       'max-connections': { type: 'string' }, 'idle-timeout': { type: 'string' }, 'max-line': { type: 'string' }, 'max-payload': { type: 'string' },
       'redirect-ports': { type: 'string' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       mode: { type: 'string' }, 'redirected-ports': { type: 'string' },
+      http: { type: 'boolean' }, 'http-listen': { type: 'string' }, 'gateway-upstream': { type: 'string' }, 'allow-any-http': { type: 'boolean' },
       ...RULE_OPTIONS,
     },
   })
@@ -68,6 +79,10 @@ export const run: Subcommand = async (argv, io) => {
     redirectedPorts = values['redirected-ports'].split(',').map((p) => Number(p.trim()))
     if (redirectedPorts.some((p) => !Number.isInteger(p) || p <= 0 || p > 65535)) throw usageError('--redirected-ports: expected a comma-separated list of ports, for example 1863,80')
   }
+  const wantsHttp = values.http === true || values['http-listen'] !== undefined
+  if (!wantsHttp && (values['gateway-upstream'] !== undefined || values['allow-any-http'] === true)) throw usageError('--gateway-upstream and --allow-any-http need --http or --http-listen')
+  const httpListen = wantsHttp ? listenAddress('--http-listen', values['http-listen'] ?? '127.0.0.1:8080', 80) : null
+  const gatewayUpstream = hostPort('--gateway-upstream', values['gateway-upstream'] ?? `${DEFAULT_GATEWAY_UPSTREAM.host}:${DEFAULT_GATEWAY_UPSTREAM.port}`, 80)
   const hub = new EventHub()
   const rules = await rulesFromFlags(values, { watch: true, emit: (ev) => hub.emit(ev) })
   const out = await startLiveOutput(io, {
@@ -87,8 +102,18 @@ export const run: Subcommand = async (argv, io) => {
     ...(redirectPorts !== undefined ? { redirectPorts } : {}),
   })
   proxy.addSink(out.sink)
+  // The gateway shares the event hub, the session tracker and the decision point with the TCP proxy.
+  const gateway = httpListen === null ? null : new HttpGateway({
+    listen: httpListen, upstream: gatewayUpstream, hub, tracker: proxy.tracker, allowAnyHttp: values['allow-any-http'] === true,
+    ...(values.advertise !== undefined ? { advertise: values.advertise } : {}),
+    ...(values['dial-from'] !== undefined ? { dialFrom: values['dial-from'] } : {}),
+    maxSessions: positiveInt('--max-connections', values['max-connections'], 1000),
+    ...(values['idle-timeout'] !== undefined ? { idleTimeoutMs: duration('--idle-timeout', values['idle-timeout'], 5 * 60_000) } : {}),
+    limits: { maxLine: positiveInt('--max-line', values['max-line'], 16384), maxPayload: positiveInt('--max-payload', values['max-payload'], 1048576) },
+  })
   if (rules !== null) {
     proxy.decider = rules.engine.decide
+    if (gateway !== null) gateway.decider = rules.engine.decide
     proxy.addSink(rules.engine.observe)
     if (out.mode !== 'tui') {
       for (const line of rules.listing()) io.stderr.write(`msnscope proxy: rule ${line}\n`)
@@ -99,8 +124,13 @@ export const run: Subcommand = async (argv, io) => {
   try {
     const addr = await proxy.start()
     if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: listening on ${addr.host}:${addr.port}${mode === 'explicit' ? `, upstream ${upstream.host}:${upstream.port}` : ` (${mode})`}\n`)
+    if (gateway !== null) {
+      const g = await gateway.start()
+      if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: HTTP gateway on ${g.host}:${g.port}, upstream gateway ${gatewayUpstream.host}:${gatewayUpstream.port}\n`)
+    }
     await Promise.race([out.closed, new Promise<void>((resolve) => io.stopSignal.addEventListener('abort', () => resolve(), { once: true }))])
   } finally {
+    await gateway?.close()
     await proxy.close()
     rules?.close()
     await out.close()
