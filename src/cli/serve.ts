@@ -4,9 +4,8 @@
  */
 import { parseArgs } from 'node:util'
 import { MsnscopeError } from '../errors.js'
-import { describePlan, formatDryRunLine } from '../replay/dry-run.js'
 import { loadRecording } from '../replay/load.js'
-import { planReplay } from '../replay/plan.js'
+import { commandLine, planReplay, type ReplayPlan } from '../replay/plan.js'
 import { startReplayServer, type UnmatchedPolicy } from '../replay/server.js'
 import { usageError, writeOut, type Subcommand } from './io.js'
 import { startLiveOutput } from './live-output.js'
@@ -76,9 +75,7 @@ export const run: Subcommand = async (argv, io) => {
     throw new MsnscopeError('EREPLAY', `${file}: nothing to serve${why !== '' ? ` (${why})` : ''}`)
   }
   if (values['dry-run'] === true) {
-    for (const l of describePlan(plan, { to: `${listen.host}:${listen.port}` })) {
-      await writeOut(io.stdout, (values.json === true ? JSON.stringify(l) : formatDryRunLine(l)) + '\n')
-    }
+    for (const line of servePlanLines(plan, values.json === true)) await writeOut(io.stdout, line + '\n')
     return 0
   }
 
@@ -105,4 +102,24 @@ export const run: Subcommand = async (argv, io) => {
     await out.close()
   }
   return 0
+}
+
+/** What `serve --dry-run` prints: each recorded connection, its client commands and the replies served for them. */
+function servePlanLines(plan: ReplayPlan, json: boolean): string[] {
+  const out: string[] = []
+  for (const c of plan.connections) {
+    const served = c.expects.filter((e) => !e.optional)
+    const pairedBy = c.cookie !== undefined ? 'its cookie' : 'its first commands and account'
+    if (json) out.push(JSON.stringify({ kind: 'serve-connection', conn: c.conn, role: c.role, account: c.account, dialect: c.dialect === null ? null : `MSNP${c.dialect}`, commands: c.sends.length, replies: served.length, pairedBy }))
+    else out.push(`${c.conn} ${c.role}${c.account !== null ? ` ${c.account}` : ''}${c.dialect !== null ? ` MSNP${c.dialect}` : ''}: ${c.sends.length} client commands, ${served.length} recorded replies; paired by ${pairedBy}`)
+    const group = (after: number): string[] => served.filter((e) => e.after === after).map((e) => commandLine(e.command))
+    for (const first of group(-1)) out.push(json ? JSON.stringify({ kind: 'serve-reply', conn: c.conn, line: first }) : `        < ${first}`)
+    for (const s of c.sends) {
+      const replies = group(s.index)
+      if (json) out.push(JSON.stringify({ kind: 'serve-command', conn: c.conn, line: commandLine(s.command), replies }))
+      else out.push([`    > ${commandLine(s.command)}`, ...replies.map((r) => `        < ${r}`)].join('\n'))
+    }
+  }
+  for (const s of plan.skipped) out.push(json ? JSON.stringify({ kind: 'plan-skipped', ...s }) : `${s.conn}: not served: ${s.reason}`)
+  return out
 }

@@ -93,3 +93,14 @@ test('replay and serve refuse bad options with exit status 2', async () => {
   assert.equal(await start(['replay', 'x.pcap', '--to', '127.0.0.1:1', '--speed', 'warp']).code, 2)
   assert.equal(await start(['serve', 'x.pcap', '--unmatched', 'shrug']).code, 2)
 })
+
+test('serve --dry-run lists the recorded connections with the replies each command gets', { skip: noShared }, async () => {
+  const r = start(['serve', PPA, '--dry-run', '--json'])
+  assert.equal(await r.code, 0, r.err())
+  const lines = r.out().trim().split('\n').map((l) => JSON.parse(l) as { kind: string; line?: string; replies?: string[]; pairedBy?: string })
+  assert.equal(lines[0]!.kind, 'serve-connection')
+  assert.equal(lines[0]!.pairedBy, 'its cookie')
+  const cal = lines.find((l) => l.kind === 'serve-command' && l.line?.startsWith('CAL 94 '))
+  assert.deepEqual(cal?.replies?.map((x) => x.split(' ')[0]), ['CAL', 'JOI'])
+  assert.match(lines[1]!.line ?? '', /^USR 93 \S+ \*\*\*$/)
+})
