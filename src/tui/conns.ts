@@ -41,6 +41,8 @@ export interface TreeRow {
 }
 
 const STATUS: Record<string, string> = { NLN: 'online', BSY: 'busy', IDL: 'idle', BRB: 'be right back', AWY: 'away', PHN: 'on the phone', LUN: 'out to lunch', HDN: 'appear offline', FLN: 'offline' }
+/** a switchboard's participants kept for display (a chat room rarely has more) */
+const MAX_PARTICIPANTS = 50
 const bareAccount = (a: string): string => a.replace(/^\d+:/, '').replace(/;.*$/, '')
 
 export class ConnTable {
@@ -123,7 +125,7 @@ export class ConnTable {
         case 'ANS': n.state = 'joining'; break
         case 'CHG': if (a[0] !== undefined) n.state = STATUS[a[0]] ?? a[0]; break
         case 'OUT': n.state = n.role === 'SB' ? 'leaving' : 'signing out'; break
-        case 'CAL': if (a[0] !== undefined) n.participants.add(bareAccount(a[0])); break
+        case 'CAL': if (a[0] !== undefined && n.participants.size < MAX_PARTICIPANTS) n.participants.add(bareAccount(a[0])); break
         default:
       }
       return
@@ -133,10 +135,10 @@ export class ConnTable {
       case 'USR': if (a[0] === 'OK') n.state = n.role === 'SB' ? 'in chat' : 'signed in'; break
       case 'ANS': if (a[0] === 'OK') n.state = 'in chat'; break
       case 'CHG': if (a[0] !== undefined) n.state = STATUS[a[0]] ?? a[0]; break
-      case 'JOI': if (a[0] !== undefined) { n.participants.add(bareAccount(a[0])); n.state = 'in chat' } break
-      case 'IRO': if (a[2] !== undefined) n.participants.add(bareAccount(a[2])); break
+      case 'JOI': if (a[0] !== undefined && n.participants.size < MAX_PARTICIPANTS) n.participants.add(bareAccount(a[0])); n.state = 'in chat'; break
+      case 'IRO': if (a[2] !== undefined && n.participants.size < MAX_PARTICIPANTS) n.participants.add(bareAccount(a[2])); break
       case 'BYE': if (a[0] !== undefined) n.participants.delete(bareAccount(a[0])); break
-      case 'MSG': if (n.role === 'SB' && a[0] !== undefined && a[0].includes('@') && !n.participants.has(bareAccount(a[0]))) n.participants.add(bareAccount(a[0])); break
+      case 'MSG': if (n.role === 'SB' && a[0] !== undefined && a[0].includes('@') && n.participants.size < MAX_PARTICIPANTS) n.participants.add(bareAccount(a[0])); break
       case 'OUT': n.state = a[0] !== undefined ? `signed out (${a[0]})` : 'signed out'; break
       default:
     }
@@ -198,7 +200,11 @@ export class ConnTable {
 
   static describeState(n: ConnNode): string {
     if (!n.open) return n.closeReason !== undefined ? `closed: ${n.closeReason}` : 'closed'
-    if (n.role === 'SB' && n.participants.size > 0) return `${n.state} with ${[...n.participants].join(', ')}`
+    if (n.role === 'SB' && n.participants.size > 0) {
+      const names: string[] = []
+      for (const p of n.participants) { if (names.length === 3) break; names.push(p) }
+      return `${n.state} with ${names.join(', ')}${n.participants.size > 3 ? ` +${n.participants.size - 3}` : ''}`
+    }
     return n.state
   }
 }
