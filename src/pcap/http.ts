@@ -26,6 +26,8 @@ export interface HttpHead {
   reason: string
   /** header fields in order, names as sent */
   headers: Array<[string, string]>
+  /** the header names in lower case, in the same order (for lookups) */
+  names: string[]
   /** length of the head, start line through the empty line */
   length: number
 }
@@ -46,9 +48,8 @@ export interface HttpParserOptions {
 
 /** First value of a header field, by case-insensitive name. */
 export function headerValue(head: HttpHead, name: string): string | undefined {
-  const lower = name.toLowerCase()
-  for (const [k, v] of head.headers) if (k.toLowerCase() === lower) return v
-  return undefined
+  const i = head.names.indexOf(name.toLowerCase())
+  return i < 0 ? undefined : head.headers[i]![1]
 }
 
 const REQUEST_LINE = /^([A-Za-z][A-Za-z-]{1,19}) (\S+) (HTTP\/1\.\d)$/
@@ -64,6 +65,8 @@ type Mode =
   | { m: 'close' }
 
 const EMPTY: Buffer = Buffer.alloc(0)
+const CRLFCRLF = Buffer.from('\r\n\r\n')
+const LFLF = Buffer.from('\n\n')
 
 export class HttpParser {
   readonly maxHead: number
@@ -228,10 +231,15 @@ export class HttpParser {
       this.#resync = false
     }
     const buf = this.#buf
-    let end = buf.indexOf('\r\n\r\n')
+    // a head whose start line ends in a bare line feed (rare) ends at an empty line of either kind
+    const lf = buf.indexOf(0x0a)
+    const bareLf = lf === 0 || (lf > 0 && buf.readUInt8(lf - 1) !== 0x0d)
+    let end = buf.indexOf(CRLFCRLF)
     let sep = 4
-    const bare = buf.indexOf('\n\n')
-    if (bare >= 0 && (end < 0 || bare < end)) { end = bare; sep = 2 }
+    if (bareLf) {
+      const bare = buf.subarray(0, end < 0 ? buf.length : end).indexOf(LFLF)
+      if (bare >= 0) { end = bare; sep = 2 }
+    }
     if (end < 0) {
       if (buf.length > this.maxHead) {
         out.push({ type: 'skip', bytes: buf.length, reason: `message head longer than ${this.maxHead} bytes` })
@@ -240,8 +248,7 @@ export class HttpParser {
       }
       return false
     }
-    const lines = buf.toString('latin1', 0, end).split(/\r?\n/)
-    const head = this.#parseHead(lines, end + sep)
+    const head = this.#parseHead(buf.toString('latin1', 0, end).split('\n'), end + sep)
     if (head === null) {
       out.push({ type: 'skip', bytes: end + sep, reason: 'unreadable start line' })
       this.#buf = buf.subarray(end + sep)
@@ -253,27 +260,33 @@ export class HttpParser {
     return true
   }
 
+  /** Lines split at LF; each may still end in CR. */
   #parseHead(lines: string[], length: number): HttpHead | null {
-    const start = lines[0] ?? ''
+    const first = lines[0] ?? ''
+    const start = first.endsWith('\r') ? first.slice(0, -1) : first
     const headers: Array<[string, string]> = []
+    const names: string[] = []
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i]!
-      if ((line.startsWith(' ') || line.startsWith('\t')) && headers.length > 0) {
+      const c = line.charCodeAt(0)
+      if ((c === 0x20 || c === 0x09) && headers.length > 0) {
         headers[headers.length - 1]![1] += ' ' + line.trim()
         continue
       }
       const colon = line.indexOf(':')
       if (colon <= 0) continue
-      headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()])
+      const name = line.slice(0, colon).trim()
+      headers.push([name, line.slice(colon + 1).trim()])
+      names.push(name.toLowerCase())
     }
     if (this.kind === 'request') {
       const m = REQUEST_LINE.exec(start)
       if (m === null) return null
-      return { kind: 'request', method: m[1]!.toUpperCase(), target: m[2]!, version: m[3]!, status: 0, reason: '', headers, length }
+      return { kind: 'request', method: m[1]!.toUpperCase(), target: m[2]!, version: m[3]!, status: 0, reason: '', headers, names, length }
     }
     const m = STATUS_LINE.exec(start)
     if (m === null) return null
-    return { kind: 'response', method: '', target: '', version: m[1]!, status: Number(m[2]), reason: m[3] ?? '', headers, length }
+    return { kind: 'response', method: '', target: '', version: m[1]!, status: Number(m[2]), reason: m[3] ?? '', headers, names, length }
   }
 
   #startBody(out: HttpParserEvent[], head: HttpHead): void {

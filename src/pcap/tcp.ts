@@ -31,6 +31,8 @@ export interface TcpSegment {
   lost: number
 }
 
+const NO_PAYLOAD: Buffer = Buffer.alloc(0)
+
 export const newTcpSegment = (ip: IpView): TcpSegment => ({ key: '', ip, sport: 0, dport: 0, seq: 0, ack: 0, flags: 0, payload: Buffer.alloc(0), lost: 0 })
 
 /** Fill `out` from the TCP header of `ip` (out.ip must be `ip`). False when it is not usable. */
@@ -45,9 +47,11 @@ export function parseTcp(ip: IpView, out: TcpSegment): boolean {
   out.seq = b.readUInt32BE(off + 4)
   out.ack = b.readUInt32BE(off + 8)
   out.flags = b.readUInt8(off + 13)
-  out.payload = b.subarray(off + hl, ip.payloadEnd)
+  out.payload = off + hl === ip.payloadEnd ? NO_PAYLOAD : b.subarray(off + hl, ip.payloadEnd)
   out.lost = ip.lost
-  out.key = b.toString('latin1', ip.srcOff, ip.srcOff + 2 * ip.addrLen) + b.toString('latin1', off, off + 4)
+  // addresses and ports; one string when the TCP header follows them directly (no IP options)
+  const addrEnd = ip.srcOff + 2 * ip.addrLen
+  out.key = addrEnd === off ? b.toString('latin1', ip.srcOff, off + 4) : b.toString('latin1', ip.srcOff, addrEnd) + b.toString('latin1', off, off + 4)
   return true
 }
 
@@ -75,9 +79,12 @@ export class TcpDirection {
   ackSeen = false
   /** capture time since which an acknowledged hole waits to be declared lost (-1: none) */
   holeSinceUs = -1
-  /** the last delivered chunk, to check retransmissions against */
-  lastSeq = 0
+  /**
+   * The last delivered piece (ending at `next`), to check retransmissions against: a view into
+   * the capture's read buffer until `compact` replaces it with a copy of its end.
+   */
   last: Buffer | null = null
+  lastIsView = false
 }
 
 export interface TcpFlow<U> {
@@ -100,7 +107,10 @@ export interface TcpFlow<U> {
 }
 
 export interface TcpHandler<U> {
-  /** in-order bytes of one direction; the buffer is the handler's to keep */
+  /**
+   * In-order bytes of one direction. Often a view into the capture's read buffer: a handler
+   * that keeps bytes beyond the current chunk for long should copy them.
+   */
   data(flow: TcpFlow<U>, dir: 0 | 1, bytes: Buffer, tsUs: number): void
   /** `bytes` bytes of the stream are not in the capture */
   gap(flow: TcpFlow<U>, dir: 0 | 1, bytes: number, reason: string, tsUs: number): void
@@ -117,6 +127,9 @@ export interface ReassemblerOptions {
   /** flows followed at once; beyond, the oldest is closed */
   maxFlows?: number
 }
+
+/** Bytes of the last delivered piece kept per direction once compacted. */
+const LAST_KEPT = 2048
 
 /** Largest believable jump of an acknowledgment past the data seen (beyond: not a loss). */
 const MAX_ACK_JUMP = 1 << 30
@@ -172,7 +185,8 @@ export class TcpReassembler<U> {
       if (!d.started) { d.started = true; d.next = d.finSeq }
       this.#checkDone(d)
     }
-    for (const k of [0, 1] as const) if (flow.dirs[k].holeSinceUs >= 0 && !flow.ignored) this.#lostBelowAck(flow, k, tsUs)
+    if (flow.dirs[0].holeSinceUs >= 0 && !flow.ignored) this.#lostBelowAck(flow, 0, tsUs)
+    if (flow.dirs[1].holeSinceUs >= 0 && !flow.ignored) this.#lostBelowAck(flow, 1, tsUs)
     if ((flags & RST) !== 0) this.#close(flow, 'RST', tsUs)
     else if (!flow.closed && this.#finished(flow.dirs[0], flow.dirs[1])) this.#close(flow, 'FIN', tsUs)
   }
@@ -249,7 +263,7 @@ export class TcpReassembler<U> {
     }
     if (d.ooo.length === 0 && rel <= 0) {
       if (rel < 0) this.#compare(flow, dir, seq, payload.subarray(0, -rel), tsUs)
-      this.#deliver(flow, dir, Buffer.from(rel < 0 ? payload.subarray(-rel) : payload), lost, tsUs)
+      this.#deliver(flow, dir, rel < 0 ? payload.subarray(-rel) : payload, lost, tsUs)
       this.#checkDone(d)
       return
     }
@@ -308,8 +322,7 @@ export class TcpReassembler<U> {
 
   #deliver(flow: TcpFlow<U>, dir: 0 | 1, bytes: Buffer, lost: number, tsUs: number): void {
     const d = flow.dirs[dir]
-    d.lastSeq = d.next
-    d.last = bytes
+    this.#keep(d, bytes)
     d.next = (d.next + bytes.length) >>> 0
     d.bytes += bytes.length
     this.handler.data(flow, dir, bytes, tsUs)
@@ -373,12 +386,32 @@ export class TcpReassembler<U> {
     }
   }
 
-  /** Check a retransmitted piece against the last delivered chunk. */
+  #keep(d: TcpDirection, bytes: Buffer): void {
+    d.last = bytes
+    d.lastIsView = true
+  }
+
+  /**
+   * Replace the views kept for retransmission checks with copies of their last LAST_KEPT bytes,
+   * so that they stop pinning read buffers. Call it every few megabytes of capture.
+   */
+  compact(): void {
+    for (const flow of this.#open.values()) {
+      for (const d of flow.dirs) {
+        if (!d.lastIsView || d.last === null) continue
+        d.last = Buffer.from(d.last.subarray(Math.max(0, d.last.length - LAST_KEPT)))
+        d.lastIsView = false
+      }
+    }
+  }
+
+  /** Check a retransmitted piece against the last piece delivered. */
   #compare(flow: TcpFlow<U>, dir: 0 | 1, seq: number, bytes: Buffer, tsUs: number): void {
     const d = flow.dirs[dir]
     if (d.last === null) return
-    const s = Math.max(0, (seq - d.lastSeq) | 0)
-    const from = Math.max(0, (d.lastSeq - seq) | 0)
+    const lastSeq = (d.next - d.last.length) >>> 0
+    const s = Math.max(0, (seq - lastSeq) | 0)
+    const from = Math.max(0, (lastSeq - seq) | 0)
     const n = Math.min(d.last.length - s, bytes.length - from)
     if (n <= 0) return
     if (!bytes.subarray(from, from + n).equals(d.last.subarray(s, s + n))) this.#conflict(flow, dir, n, tsUs)

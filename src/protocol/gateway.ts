@@ -25,20 +25,22 @@ export interface MessengerHeader {
 
 /** Parse `SessionID=123.456; GW-IP=198.51.100.20` (items in any order, unknown keys kept). */
 export function parseMessengerHeader(value: string): MessengerHeader {
-  const items: Array<[string, string]> = []
+  const h: MessengerHeader = { sessionId: null, gwIp: null, sessionClose: false, items: [] }
   for (const part of value.split(';')) {
     const item = part.trim()
     if (item === '') continue
     const eq = item.indexOf('=')
-    items.push(eq < 0 ? [item, ''] : [item.slice(0, eq).trim(), item.slice(eq + 1).trim()])
+    const key = eq < 0 ? item : item.slice(0, eq).trim()
+    const v = eq < 0 ? '' : item.slice(eq + 1).trim()
+    h.items.push([key, v])
+    // the first of each wins, as a lookup by name would find it
+    switch (key.toLowerCase()) {
+      case 'sessionid': h.sessionId ??= v; break
+      case 'gw-ip': h.gwIp ??= v; break
+      case 'session': if (v.toLowerCase() === 'close') h.sessionClose = true; break
+    }
   }
-  const get = (key: string): string | null => {
-    const lower = key.toLowerCase()
-    for (const [k, v] of items) if (k.toLowerCase() === lower) return v
-    return null
-  }
-  const session = get('Session')
-  return { sessionId: get('SessionID'), gwIp: get('GW-IP'), sessionClose: session !== null && session.toLowerCase() === 'close', items }
+  return h
 }
 
 /** Write items back as a header value (`a=1; b=2`). */
@@ -77,7 +79,8 @@ export interface GatewayRequest {
   params: Array<[string, string]>
 }
 
-const decode = (s: string): string => {
+function decode(s: string): string {
+  if (s.indexOf('%') < 0 && s.indexOf('+') < 0) return s
   try { return decodeURIComponent(s.replace(/\+/g, ' ')) } catch { return s }
 }
 
@@ -85,33 +88,35 @@ const decode = (s: string): string => {
 export function parseGatewayTarget(target: string): GatewayRequest {
   let host: string | null = null
   let rest = target
-  const abs = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(target)
-  if (abs !== null) {
-    host = abs[1]!
-    rest = target.slice(abs[0].length) || '/'
+  if (target.charCodeAt(0) !== 0x2f) {
+    const abs = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(target)
+    if (abs !== null) {
+      host = abs[1]!
+      rest = target.slice(abs[0].length) || '/'
+    }
   }
   const q = rest.indexOf('?')
   const path = q < 0 ? rest : rest.slice(0, q)
-  const params: Array<[string, string]> = []
-  if (q >= 0) {
-    for (const pair of rest.slice(q + 1).split('#')[0]!.split('&')) {
-      if (pair === '') continue
-      const eq = pair.indexOf('=')
-      params.push(eq < 0 ? [decode(pair), ''] : [decode(pair.slice(0, eq)), decode(pair.slice(eq + 1))])
+  const req: GatewayRequest = { host, path, isGateway: path.toLowerCase() === GATEWAY_PATH, action: null, server: null, ip: null, sessionId: null, params: [] }
+  if (q < 0) return req
+  let action: string | null = null
+  const hash = rest.indexOf('#', q)
+  for (const pair of rest.slice(q + 1, hash < 0 ? rest.length : hash).split('&')) {
+    if (pair === '') continue
+    const eq = pair.indexOf('=')
+    const k = decode(eq < 0 ? pair : pair.slice(0, eq))
+    const v = eq < 0 ? '' : decode(pair.slice(eq + 1))
+    req.params.push([k, v])
+    // the first of each wins
+    switch (k.toLowerCase()) {
+      case 'sessionid': req.sessionId ??= v; break
+      case 'action': action ??= v; break
+      case 'server': req.server ??= v; break
+      case 'ip': req.ip ??= v; break
     }
   }
-  const get = (key: string): string | null => {
-    const lower = key.toLowerCase()
-    for (const [k, v] of params) if (k.toLowerCase() === lower) return v
-    return null
-  }
-  const sessionId = get('SessionID')
-  const actionParam = get('Action')
-  const action = actionParam !== null ? actionParam.toLowerCase() : sessionId !== null ? 'send' : null
-  return {
-    host, path, isGateway: path.toLowerCase() === GATEWAY_PATH, action,
-    server: get('Server'), ip: get('IP'), sessionId, params,
-  }
+  req.action = action !== null ? action.toLowerCase() : req.sessionId !== null ? 'send' : null
+  return req
 }
 
 /** `IP=192.0.2.77` → `192.0.2.77:1863`; a port given stays. */

@@ -9,10 +9,10 @@
 import { HttpParser, headerValue, type HttpHead, type HttpParserEvent } from '../pcap/http.js'
 import { GATEWAY_CONTENT_TYPE, gatewayTargetAddress, MESSENGER_HEADER, parseGatewayTarget, parseMessengerHeader, sessionKey, type GatewayRequest } from '../protocol/gateway.js'
 import type { Side } from '../protocol/events.js'
-import type { CaptureConn, CaptureConns, DistributiveOmit } from './capture-conns.js'
+import type { CaptureConn, CaptureConns } from './capture-conns.js'
 import type { EventBase, HttpEvent } from '../events.js'
 
-type HttpEventFields = DistributiveOmit<HttpEvent, keyof EventBase>
+type HttpEventFields = Omit<HttpEvent, keyof EventBase>
 
 /** One gateway session. */
 interface GatewaySession {
@@ -178,36 +178,39 @@ export class GatewaySessions {
   /** A whole gateway request or response. */
   #message(s: HttpStream, side: Side, msg: Message, complete: boolean, tsUs: number): void {
     const head = msg.head
-    const bodyLength = msg.parts.reduce<number>((n, p) => n + (typeof p === 'number' ? p : p.length), 0)
+    let bodyLength = 0
+    for (const p of msg.parts) bodyLength += typeof p === 'number' ? p : p.length
     const note = complete ? undefined : 'body incomplete in the capture'
     if (side === 'client') {
       const g = msg.exchange?.session ?? null
       const req = msg.exchange?.request ?? null
       if (g === null || req === null) return
-      this.#body(g, 'client', msg.parts, tsUs, {
-        kind: 'http', from: 'client', method: head.method, url: head.target, bodyLength,
-        ...(req.action !== null ? { action: req.action } : {}),
-        ...(req.sessionId !== null ? { sessionId: req.sessionId } : {}),
-        ...(note !== undefined ? { note } : {}),
-      })
+      const http: HttpEventFields = { kind: 'http', from: 'client', method: head.method, url: head.target, bodyLength }
+      if (req.action !== null) http.action = req.action
+      if (req.sessionId !== null) http.sessionId = req.sessionId
+      if (note !== undefined) http.note = note
+      this.#body(g, 'client', msg.parts, tsUs, http)
       return
     }
     const header = headerValue(head, MESSENGER_HEADER)
     const xm = header === undefined ? null : parseMessengerHeader(header)
     let g = msg.exchange?.session ?? null
-    if (g === null && xm?.sessionId != null) g = this.#byKey.get(sessionKey(xm.sessionId)) ?? this.#new(s, true, tsUs)
+    if (g === null && xm !== null && xm.sessionId !== null) g = this.#byKey.get(sessionKey(xm.sessionId)) ?? this.#new(s, true, tsUs)
     if (g === null || g.conn.closed) return
-    if (xm?.sessionId != null) this.#register(g, xm.sessionId)
+    if (xm !== null && xm.sessionId !== null) this.#register(g, xm.sessionId)
     const failed = head.status !== 200
-    this.#body(g, 'server', msg.parts, tsUs, {
-      kind: 'http', from: 'server', status: head.status, bodyLength,
-      ...(msg.exchange?.request?.action != null ? { action: msg.exchange.request.action } : {}),
-      ...(xm?.sessionId != null ? { sessionId: xm.sessionId } : {}),
-      ...(xm?.gwIp != null ? { gwIp: xm.gwIp } : {}),
-      ...(xm?.sessionClose === true ? { sessionClose: true } : {}),
-      ...(note !== undefined ? { note } : failed ? { note: `gateway answered ${head.status} ${head.reason}`.trim() } : {}),
-    })
-    if (xm?.sessionClose === true) this.#close(g, 'Session=close', tsUs)
+    const http: HttpEventFields = { kind: 'http', from: 'server', status: head.status, bodyLength }
+    const action = msg.exchange?.request?.action
+    if (action != null) http.action = action
+    if (xm !== null) {
+      if (xm.sessionId !== null) http.sessionId = xm.sessionId
+      if (xm.gwIp !== null) http.gwIp = xm.gwIp
+      if (xm.sessionClose) http.sessionClose = true
+    }
+    if (note !== undefined) http.note = note
+    else if (failed) http.note = `gateway answered ${head.status} ${head.reason}`.trim()
+    this.#body(g, 'server', msg.parts, tsUs, http)
+    if (xm !== null && xm.sessionClose) this.#close(g, 'Session=close', tsUs)
     else if (failed && g.key === null) this.#close(g, `HTTP ${head.status}`, tsUs)
   }
 

@@ -46,6 +46,8 @@ export interface PipelineStats {
 /** Ports on which weaker evidence of MSNP will do (1863 is MSNP's registered port). */
 const MSNP_PORTS = [1863]
 const SWEEP_INTERVAL_US = 60e6
+/** Capture bytes between two compactions of the views the reassembler keeps. */
+const COMPACT_INTERVAL_BYTES = 4 * 1024 * 1024
 /** Data segments an undecided stream may show before it is given up on. */
 const MAX_UNDECIDED_SEGMENTS = 24
 
@@ -83,6 +85,7 @@ export class CapturePipeline implements TcpHandler<FlowCtx> {
   readonly #forced: ReadonlySet<number>
   readonly #lenient: ReadonlySet<number>
   #nowUs = Number.NEGATIVE_INFINITY
+  #uncompacted = 0
   #nextSweepUs = Number.NaN
   #finished = false
 
@@ -98,9 +101,12 @@ export class CapturePipeline implements TcpHandler<FlowCtx> {
   /** Connections and gateway sessions still open. */
   get openConnections(): number { return this.#tcp.openFlows + this.#gateway.openSessions }
 
+  /** One captured packet (the record object itself is not kept). */
   record(rec: CaptureRecord): void {
     const st = this.stats
     st.packets++
+    this.#uncompacted += rec.data.length
+    if (this.#uncompacted > COMPACT_INTERVAL_BYTES) { this.#uncompacted = 0; this.#tcp.compact() }
     const ts = rec.tsUs
     if (!(st.firstUs <= ts)) st.firstUs = ts
     if (!(st.lastUs >= ts)) st.lastUs = ts

@@ -35,7 +35,10 @@ export interface ImportOptions extends PipelineOptions {
   drain?: () => Promise<void> | void
   /** stop reading; what was read is still finished and emitted */
   signal?: AbortSignal
-  /** bytes per read from a file (default 1 MiB) */
+  /**
+   * bytes per read from a file (default 64 KiB). Decoded views point into these reads, so a
+   * connection waiting for the rest of a command pins at most one of them.
+   */
   chunkSize?: number
 }
 
@@ -89,7 +92,7 @@ interface Reader {
 /** Yields after every chunk; returns the result. */
 async function* runImport(source: CaptureSource, sink: EventSink, options: ImportOptions): AsyncGenerator<void, ImportResult> {
   const name = options.name ?? (typeof source === 'string' ? source : 'standard input')
-  const { chunks, total, counter } = await openSource(source, name, options.chunkSize ?? 1 << 20)
+  const { chunks, total, counter } = await openSource(source, name, options.chunkSize ?? 64 * 1024)
   const result: ImportResult = { name, format: 'pcap', gzip: false, linkTypes: [], records: 0, events: 0, bytesRead: 0, warnings: [], stats: null }
   const counted: EventSink = (e) => { result.events++; sink(e) }
   let input: AsyncIterator<Buffer> = chunks[Symbol.asyncIterator]()
@@ -189,10 +192,14 @@ function classicReader(pipe: CapturePipeline, result: ImportResult, head: Buffer
   parser.on('packetHeader', (h) => {
     if (h.capturedLength > MAX_RECORD_LENGTH && issue === null) issue = { offset: used, message: `record ${records + 1} claims ${h.capturedLength} bytes: the file is damaged from here` }
   })
+  // one record object, refilled for every packet (the pipeline keeps none of them)
+  const rec: CaptureRecord = { linkType, tsUs: 0, data: head, origLength: 0 }
   parser.on('packet', (p) => {
     records++
     used += 16 + p.header.capturedLength
-    const rec: CaptureRecord = { linkType, tsUs: p.header.timestampSeconds * 1e6 + p.header.timestampMicroseconds, data: p.data, origLength: p.header.originalLength }
+    rec.tsUs = p.header.timestampSeconds * 1e6 + p.header.timestampMicroseconds
+    rec.data = p.data
+    rec.origLength = p.header.originalLength
     pipe.record(rec)
   })
   parser.on('error', (err) => { if (issue === null) issue = { offset: used, message: err.message } })

@@ -1,0 +1,158 @@
+/**
+ * Capture import throughput and memory, beside baselines measured in the same run:
+ * - a bare loop over the same file's packets with pcap-parser (no decoding at all);
+ * - import to events: reassembly, recognition, decoding and session tracking, no printing
+ *   (target: at least a third of the bare loop's speed);
+ * - `msnscope read --json` to /dev/null, and `tshark -r FILE -Y msnms -T fields -e frame.number`
+ *   when tshark is installed (target: at least 5 times faster than tshark);
+ * - peak RSS of importing a ~1 GB capture against a ~100 MB one, each in a child process
+ *   (target: within 50 MB).
+ * The captures are made once into bench/.data/ (gitignored): the 100 MB one by the shared
+ * generator, the 1 GB one by repeating it with shifted times and client addresses.
+ */
+import { spawnSync } from 'node:child_process'
+import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import pcapParser from 'pcap-parser'
+import { importCapture } from '../src/transport/pcap-import.js'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = path.resolve(here, '..')
+const dataDir = path.join(here, '.data')
+const generator = path.resolve(root, '..', 'shared', 'tools', 'gen_msnp_pcap.py')
+const small = path.join(dataDir, 'import-100m.pcap')
+const large = path.join(dataDir, 'import-1g.pcap')
+const SMALL_BYTES = 100e6
+const COPIES = 10
+
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(1)
+
+/** The 100 MB capture: sessions of every kind (TCP and gateway, reordering and retransmissions). */
+function makeSmall(): string | null {
+  if (existsSync(small) && statSync(small).size >= SMALL_BYTES) return null
+  if (!existsSync(generator)) return `${generator} is absent`
+  mkdirSync(dataDir, { recursive: true })
+  for (let sessions = 600; sessions < 4000; sessions = Math.ceil(sessions * 1.2)) {
+    const r = spawnSync('python3', [generator, '--quiet', '--sessions', String(sessions), '--seed', '7', '--ooo-rate', '0.01', '--retrans-rate', '0.01', '--out', small], { stdio: 'inherit' })
+    if (r.status !== 0) return `the generator failed (${r.error?.message ?? `status ${r.status}`})`
+    if (statSync(small).size >= SMALL_BYTES) return null
+  }
+  return 'the generated capture stayed under 100 MB'
+}
+
+/** The 1 GB capture: the 100 MB one ten times, each copy later in time and from other client addresses. */
+async function makeLarge(): Promise<void> {
+  if (existsSync(large) && statSync(large).size >= COPIES * statSync(small).size) return
+  const base = readFileSync(small)
+  if (base.readUInt32LE(0) !== 0xa1b2c3d4 || base.readUInt32LE(20) !== 1) throw new Error('expected a little-endian Ethernet pcap')
+  let first = -1, last = 0
+  for (let off = 24; off + 16 <= base.length; off += 16 + base.readUInt32LE(off + 8)) {
+    if (first < 0) first = base.readUInt32LE(off)
+    last = base.readUInt32LE(off)
+  }
+  const shift = last - first + 3600
+  const out = createWriteStream(large)
+  out.write(base.subarray(0, 24))
+  for (let k = 0; k < COPIES; k++) {
+    const copy = Buffer.from(base)
+    for (let off = 24; off + 16 <= copy.length; off += 16 + copy.readUInt32LE(off + 8)) {
+      copy.writeUInt32LE(copy.readUInt32LE(off) + k * shift, off)
+      const frame = off + 16
+      if (copy.readUInt16BE(frame + 12) !== 0x0800) continue
+      // clients live in 10.0.0.0/8: each copy moves them to another /8
+      for (const at of [frame + 14 + 12, frame + 14 + 16]) if (copy.readUInt8(at) === 10) copy.writeUInt8(10 + k, at)
+    }
+    if (!out.write(copy.subarray(24))) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())))
+}
+
+function bareLoop(file: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let packets = 0
+    const p = pcapParser.parse(file)
+    p.on('packet', () => { packets++ })
+    p.on('error', reject)
+    p.on("end", () => { resolve(packets) })
+  })
+}
+
+async function importOnly(file: string): Promise<{ events: number; packets: number }> {
+  let events = 0
+  const r = await importCapture(file, () => { events++ })
+  return { events, packets: r.records }
+}
+
+async function best<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: number; result: T }> {
+  let ms = Infinity
+  let result: T | undefined
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint()
+    result = await fn()
+    ms = Math.min(ms, Number(process.hrtime.bigint() - t0) / 1e6)
+  }
+  return { ms, result: result as T }
+}
+
+/** Wall and CPU time (user + system, from the shell's `times`) of a command, its output thrown away. */
+function timed(cmd: string, args: string[]): { ms: number; cpuMs: number; ok: boolean; err: string } {
+  const quoted = [cmd, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ')
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync('bash', ['-c', `${quoted} > /dev/null; s=$?; times; exit $s`], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24 })
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  // the second line of `times` is the children's user and system time: 0m1.234s 0m0.056s
+  const m = /(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s\s*$/.exec(r.stdout.trim())
+  const cpuMs = m === null ? Number.NaN : (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000
+  return { ms, cpuMs, ok: r.status === 0, err: r.error?.message ?? r.stderr.slice(0, 300) }
+}
+
+/** Peak RSS of an import run in a child process of its own. */
+function childRss(file: string): { rssMb: number; ms: number; events: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--rss', file], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 20 })
+  if (r.status !== 0) throw new Error(`RSS child failed: ${r.stderr}`)
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { rssMb: number; ms: number; events: number }
+}
+
+export async function benchImport(): Promise<void> {
+  const why = makeSmall()
+  if (why !== null) { console.log(`import: skipped (${why})`); return }
+  await makeLarge()
+  const size = statSync(small).size
+  const line = (name: string, ms: number, note = ''): void => {
+    console.log(`${name.padEnd(44)} ${(ms / 1000).toFixed(2).padStart(7)} s ${(size / 1e6 / (ms / 1000)).toFixed(1).padStart(8)} MB/s  ${note}`)
+  }
+  console.log(`capture: ${path.relative(root, small)}, ${mb(size)} MB`)
+  await importOnly(path.join(root, 'captures', 'msnp-tcp.pcap')) // warm up
+  const bare = await best(3, () => bareLoop(small))
+  line('bare pcap-parser loop (no decoding)', bare.ms, `${bare.result} packets`)
+  const imp = await best(3, () => importOnly(small))
+  line('import to events (no printing)', imp.ms, `${imp.result.events} events; ${(bare.ms / imp.ms).toFixed(2)} of the bare loop's speed (target >= 0.33)`)
+  const json = timed(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'read', small, '--json'])
+  if (!json.ok) throw new Error(`read --json failed: ${json.err}`)
+  line('msnscope read --json > /dev/null', json.ms, `CPU ${(json.cpuMs / 1000).toFixed(2)} s`)
+  const tshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' })
+  if (tshark.error === undefined && tshark.status === 0) {
+    const t = timed('tshark', ['-r', small, '-Y', 'msnms', '-T', 'fields', '-e', 'frame.number'])
+    if (t.ok) line('tshark -Y msnms -T fields -e frame.number', t.ms, `CPU ${(t.cpuMs / 1000).toFixed(2)} s; read --json is ${(t.ms / json.ms).toFixed(1)}x faster in wall time, ${(t.cpuMs / json.cpuMs).toFixed(1)}x in CPU time (target >= 5)`)
+    else console.log(`tshark failed: ${t.err}`)
+  } else {
+    console.log('tshark: not installed, column skipped')
+  }
+  const a = childRss(small)
+  const b = childRss(large)
+  console.log(`peak RSS importing ${mb(size)} MB: ${a.rssMb.toFixed(0)} MB; ${mb(statSync(large).size)} MB: ${b.rssMb.toFixed(0)} MB (difference ${(b.rssMb - a.rssMb).toFixed(0)} MB, target <= 50); 1 GB import took ${(b.ms / 1000).toFixed(1)} s, ${b.events} events`)
+}
+
+async function rssChild(file: string): Promise<void> {
+  const t0 = process.hrtime.bigint()
+  const { events } = await importOnly(file)
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6
+  console.log(JSON.stringify({ rssMb: process.resourceUsage().maxRSS / 1024, ms, events }))
+}
+
+if (process.argv[1] !== undefined && pathToFileURL(path.resolve(process.argv[1])).href === import.meta.url) {
+  const i = process.argv.indexOf('--rss')
+  if (i >= 0 && process.argv[i + 1] !== undefined) await rssChild(process.argv[i + 1]!)
+  else await benchImport()
+}
