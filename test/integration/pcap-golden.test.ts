@@ -68,3 +68,14 @@ test('golden: ../shared/captures (digests)', { skip: !existsSync(sharedCaptures)
   const want = JSON.parse(readFileSync(sharedGoldenFile, 'utf8')) as typeof got
   for (const f of files) if (want[f] !== undefined) assert.deepEqual(got[f], want[f], f)
 })
+
+test('zeek-dcerpc-mapi-mixed.pcap: the one MSN stream among 23 others, and nothing else', { skip: !existsSync(path.join(sharedCaptures, 'zeek-dcerpc-mapi-mixed.pcap')) && 'no ../shared/captures here' }, async () => {
+  const events: ScopeEvent[] = []
+  const r = await importCapture(path.join(sharedCaptures, 'zeek-dcerpc-mapi-mixed.pcap'), (e) => { events.push(e) })
+  assert.deepEqual(events.map((e) => e.kind), ['session-open', 'command', 'session-close'])
+  const cmd = events[1]!
+  assert.ok(cmd.kind === 'command' && cmd.command.verb === 'MSG' && cmd.command.from === 'client' && cmd.server?.endsWith(':1863'))
+  assert.equal(r.stats!.msnpStreams, 1)
+  assert.equal(r.stats!.gatewayStreams, 0)
+  assert.ok(r.stats!.ignoredStreams >= 20)
+})

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib'
 import { MsnscopeError } from '../../src/errors.js'
 import type { ScopeEvent } from '../../src/events.js'
 import { toJsonLine } from '../../src/sinks/json.js'
-import { importCapture, type ImportOptions, type ImportResult } from '../../src/transport/pcap-import.js'
+import { captureEvents, importCapture, type ImportOptions, type ImportResult } from '../../src/transport/pcap-import.js'
 import { conversation, ethernet, frames, ipv4, pcapFile, pcapngFile, tcp, TCP, type Rec } from '../helpers/pcap-build.js'
 
 const alice = { ip: '192.0.2.10', port: 3331 }
@@ -172,4 +172,26 @@ test('pcapng with an interface of an unsupported link type: its packets are skip
   const { events, result } = await run(ng)
   assert.equal(commands(events).length, chatLines.length)
   assert.match(result.warnings.join('\n'), /1 packets of link type 147 .* skipped/)
+})
+
+test('standard input is decoded as packets arrive, in batches a TUI can take', async () => {
+  let release: () => void = () => {}
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  const half = Math.floor(sample.length / 2)
+  async function* trickle(): AsyncGenerator<Buffer> {
+    yield sample.subarray(0, half)
+    await gate
+    yield sample.subarray(half)
+  }
+  const batches = captureEvents(Readable.from(trickle()), { name: 'standard input' })
+  const first = await batches.next()
+  // events of the first half are out while the rest of the capture has not been written yet
+  assert.equal(first.done, false)
+  assert.ok(!first.done && first.value.some((e) => e.kind === 'command'))
+  release()
+  let total = first.done ? 0 : first.value.length
+  let step = await batches.next()
+  while (step.done !== true) { total += step.value.length; step = await batches.next() }
+  assert.equal(total, step.value.events)
+  assert.equal(step.value.name, 'standard input')
 })

@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import path from 'node:path'
 import { after, before, test } from 'node:test'
 import type { ScopeEvent } from '../../src/events.js'
 import { importCapture } from '../../src/transport/pcap-import.js'
@@ -55,6 +56,19 @@ for (const [name, args] of cases) {
     }
   })
 }
+
+test('MSNP on another port is found by its content: 1863 rewritten to 5555 everywhere', { skip: missing ?? false }, async () => {
+  const { pcap, truth } = generate(tmp!.dir, 'port', ['--sessions', '3', '--seed', '25', '--gateway-rate', '0', '--messages-per-sb', '4'])
+  const bytes = readFileSync(pcap)
+  for (let off = 24; off + 16 <= bytes.length; off += 16 + bytes.readUInt32LE(off + 8)) {
+    const tcp = off + 16 + 14 + 20
+    for (const at of [tcp, tcp + 2]) if (bytes.readUInt16BE(at) === 1863) bytes.writeUInt16BE(5555, at)
+  }
+  const moved = path.join(tmp!.dir, 'port-5555.pcap')
+  writeFileSync(moved, bytes)
+  for (const st of truth.streams) if (st.server.port === 1863) st.server.port = 5555
+  check(await importAll(moved), truth)
+})
 
 test('the shared checker agrees with the truth for the same capture (the test inputs are sound)', { skip: missing ?? (!existsSync(checker) && 'no checker') }, () => {
   const { pcap, truthFile } = generate(tmp!.dir, 'checked', ['--sessions', '3', '--seed', '23', '--ooo-rate', '0.2', '--retrans-rate', '0.2', '--messages-per-sb', '4'])
