@@ -91,7 +91,8 @@ export function answer(res: http.ServerResponse, status: number, text: string): 
 export function relayAnswer(res: http.ServerResponse, up: UpstreamResponse): void {
   if (res.headersSent || res.destroyed) return
   const flat: string[] = []
-  for (const [name, value] of up.headers) if (!NOT_RELAYED.has(name.toLowerCase())) flat.push(name, value)
+  const h = up.headers
+  for (let i = 0; i + 1 < h.length; i += 2) if (!NOT_RELAYED.has(h[i]!.toLowerCase())) flat.push(h[i]!, h[i + 1]!)
   flat.push('Content-Length', String(up.body.length))
   try {
     res.writeHead(up.status, up.statusMessage, flat)
@@ -99,10 +100,17 @@ export function relayAnswer(res: http.ServerResponse, up: UpstreamResponse): voi
   } catch { res.destroy() }
 }
 
-export function headerValue(headers: ReadonlyArray<readonly [string, string]>, lower: string): string | null {
-  for (const [name, value] of headers) if (name.length === lower.length && name.toLowerCase() === lower) return value
+/** A header of a raw (name, value, name, value …) list, by its lower-case name. */
+export function headerValue(raw: readonly string[], lower: string): string | null {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length === lower.length && name.toLowerCase() === lower) return raw[i + 1]!
+  }
   return null
 }
+
+/** Silences 'error' on streams whose failures show up elsewhere ('close', callbacks). */
+export const ignore = (): void => {}
 
 /** `Host:` for a gateway: the port only when it is not 80. */
 export function hostHeader(gw: { host: string; port: number }): string {

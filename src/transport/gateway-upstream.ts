@@ -26,8 +26,8 @@ export interface UpstreamRequest {
 export interface UpstreamResponse {
   status: number
   statusMessage: string
-  /** name/value pairs in the order and spelling the gateway used */
-  headers: Array<[string, string]>
+  /** names and values, alternating, in the order and spelling the gateway used (IncomingMessage.rawHeaders) */
+  headers: string[]
   body: Buffer
 }
 
@@ -148,9 +148,7 @@ export class GatewayUpstream {
     })
     res.on('end', () => {
       if (!res.complete) return cut()
-      const headers: Array<[string, string]> = []
-      for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) headers.push([res.rawHeaders[i]!, res.rawHeaders[i + 1]!])
-      finish({ ok: true, res: { status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) } })
+      finish({ ok: true, res: { status: res.statusCode ?? 0, statusMessage: res.statusMessage ?? '', headers: res.rawHeaders, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) } })
     })
     const cut = (): void => finish({ ok: false, error: `answer cut short: ${size}${declared !== undefined ? ` of ${declared}` : ''} body bytes` })
     res.on('error', cut)

@@ -26,7 +26,7 @@ import { passThrough, type Decider } from '../rules/decision.js'
 import { SessionTracker, type ConnState } from '../session/tracker.js'
 import { handleConnect } from './gateway-connect.js'
 import {
-  answer, BodyReader, concat, headerValue, hostHeader, NOT_RELAYED, originForm, relayAnswer, withSessionId,
+  answer, BodyReader, concat, headerValue, hostHeader, ignore, NOT_RELAYED, originForm, relayAnswer, withSessionId,
 } from './gateway-http.js'
 import { GatewaySession, type BodyResult } from './gateway-session.js'
 import { GatewayUpstream, type UpstreamResponse } from './gateway-upstream.js'
@@ -282,8 +282,8 @@ export class HttpGateway {
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.#stats.requests++
-    res.on('error', () => {})
-    req.on('error', () => {})
+    res.on('error', ignore)
+    req.on('error', ignore)
     const url = req.url ?? '/'
     const target = parseGatewayTarget(url)
     const forward = target.host !== null
@@ -446,7 +446,7 @@ export class HttpGateway {
         if (closing === null && clientBody.length > 0) s.toClient.unshift(clientBody)
         this.#note(s, 'client', closing !== null ? `client gave up before the answer; ${clientBody.length} bytes lost with the session` : `client gave up before the answer; ${clientBody.length} bytes kept for its next request`)
       } else {
-        this.#answerClient(s, res, up, mh.items, clientBody, closing !== null && !mh.sessionClose)
+        this.#answerClient(s, res, up, value ?? '', clientBody, closing !== null && !mh.sessionClose)
         s.clientSid = mh.sessionId
       }
     }
@@ -528,21 +528,20 @@ export class HttpGateway {
   }
 
   /** The gateway's answer with GW-IP / X-MSN-Host pointing back at msnscope (reverse mode) and the body as decided. */
-  #answerClient(s: GatewaySession, res: http.ServerResponse, up: UpstreamResponse, items: Array<[string, string]>, body: Buffer, addClose: boolean): void {
+  #answerClient(s: GatewaySession, res: http.ServerResponse, up: UpstreamResponse, messenger: string, body: Buffer, addClose: boolean): void {
     const advertised = s.forward ? null : this.#advertised(s)
-    let value: string | null = null
-    if (advertised !== null || addClose) {
-      const rewritten: Array<[string, string]> = items.map(([k, v]) => [k, advertised !== null && k.toLowerCase() === 'gw-ip' ? advertised : v])
-      if (addClose) rewritten.push(['Session', 'close'])
-      value = formatMessengerHeader(rewritten)
-    }
+    let value = messenger
+    if (advertised !== null) value = value.replace(/(^|;)(\s*GW-IP\s*=)[^;]*/i, (_m, sep: string, key: string) => `${sep}${key}${advertised}`)
+    if (addClose) value = formatMessengerHeader([...parseMessengerHeader(value).items, ['Session', 'close']])
     const flat: string[] = []
-    for (const [name, v] of up.headers) {
+    const h = up.headers
+    for (let i = 0; i + 1 < h.length; i += 2) {
+      const name = h[i]!
       const lower = name.toLowerCase()
       if (NOT_RELAYED.has(lower)) continue
-      if (value !== null && lower === 'x-msn-messenger') flat.push(name, value)
+      if (lower === 'x-msn-messenger') flat.push(name, value)
       else if (advertised !== null && lower === 'x-msn-host') flat.push(name, advertised)
-      else flat.push(name, v)
+      else flat.push(name, h[i + 1]!)
     }
     flat.push('Content-Length', String(body.length))
     try {
