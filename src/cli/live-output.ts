@@ -32,7 +32,7 @@ export interface LiveOutput {
   mode: 'json' | 'lines' | 'tui'
 }
 
-interface Dashboard { push(ev: ScopeEvent): void; end(): void; closed: Promise<void> }
+interface Dashboard { push(ev: ScopeEvent, options?: { held?: boolean }): void; end(): void; closed: Promise<void> }
 type OpenDashboard = (o: { io: CliIo; title: string; memoryCap?: number; controls?: Record<string, unknown> }) => Dashboard | Promise<Dashboard>
 
 export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<LiveOutput> {
@@ -65,7 +65,8 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
       dashboard = await open({ io, title: o.title, ...(o.memoryCap !== undefined ? { memoryCap: o.memoryCap } : {}), ...(o.controls !== undefined ? { controls: o.controls } : {}) })
       closed = dashboard.closed
       const d = dashboard
-      sinks.push((ev) => d.push(ev))
+      // a command the interceptor holds carries the tag `held` (transport/intercept.ts)
+      sinks.push((ev) => d.push(ev, ev.kind === 'command' && ev.tags?.includes('held') === true ? { held: true } : undefined))
     }
   }
   if (mode !== 'tui') {
