@@ -94,15 +94,29 @@ export class GatewaySession implements DecisionContext {
 
   readonly #done = (): void => { this.pending-- }
 
-  /** Decode one body of one side and decide every command in it. */
-  async process(from: Side, body: Buffer): Promise<BodyResult> {
+  /**
+   * Decode one body of one side and decide every command in it; synchronous unless a decision
+   * is (a rule script), so that the usual body costs no promise.
+   */
+  process(from: Side, body: Buffer): BodyResult | Promise<BodyResult> {
     const result: BodyResult = { out: [], back: [], close: null }
     if (body.length === 0) return result
     this.bytes[from] += body.length
     const events = this.#decoders[from].push(body)
-    for (const ev of events) {
+    for (let i = 0; i < events.length; i++) {
       if (result.close !== null || this.closed) break
-      const d = this.#handle(from, ev, result)
+      const d = this.#handle(from, events[i]!, result)
+      if (d !== undefined) return this.#finish(from, events, i, d, result)
+    }
+    return result
+  }
+
+  /** The rest of a body once a decision turned out to be asynchronous. */
+  async #finish(from: Side, events: MsnpEvent[], at: number, pending: Promise<void>, result: BodyResult): Promise<BodyResult> {
+    await pending
+    for (let i = at + 1; i < events.length; i++) {
+      if (result.close !== null || this.closed) break
+      const d = this.#handle(from, events[i]!, result)
       if (d !== undefined) await d
     }
     return result

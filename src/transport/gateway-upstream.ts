@@ -44,6 +44,8 @@ export interface GatewayUpstreamOptions {
 }
 
 /** Stands in for the client's request inside http-proxy (see the file comment). */
+const NEVER_DESTROYED = Object.freeze({ destroyed: false })
+
 /** What http-proxy pipes into its outgoing request: the whole body at once. */
 class Body {
   constructor(readonly bytes: Buffer) {}
@@ -53,7 +55,7 @@ class Body {
 class OutgoingRequest {
   readonly method = 'POST'
   readonly httpVersion = '1.1'
-  readonly socket = { destroyed: false }
+  readonly socket = NEVER_DESTROYED
   proxyReq: http.ClientRequest | null = null
   deadline = 0
   fail: ((error: string) => void) | null = null

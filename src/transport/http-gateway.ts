@@ -19,7 +19,7 @@ import http from 'node:http'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_LIMITS, type Limits } from '../protocol/decoder.js'
 import type { Side } from '../protocol/events.js'
-import { formatMessengerHeader, parseGatewayTarget, parseMessengerHeader, sessionKey, type GatewayRequest } from '../protocol/gateway.js'
+import { formatMessengerHeader, parseGatewayTarget, parseMessengerHeader, replaceGatewayIp, sessionKey, type GatewayRequest } from '../protocol/gateway.js'
 import type { EventSink, HttpEvent } from '../events.js'
 import { MsnscopeError } from '../errors.js'
 import { passThrough, type Decider } from '../rules/decision.js'
@@ -374,7 +374,8 @@ export class HttpGateway {
     this.#stats.bytesUp += x.body.length
     // A poll is reported only when its answer is not empty.
     if (!isPoll) this.#requestEvent(s, x.info)
-    const cr: BodyResult = own ? { out: [x.body], back: [], close: null } : await s.process('client', x.body)
+    const decided = own ? { out: [x.body], back: [], close: null } : s.process('client', x.body)
+    const cr: BodyResult = decided instanceof Promise ? await decided : decided
     if (s.closed) { if (res !== undefined) answer(res, 400, 'msnscope: session closed\n'); return }
 
     const headers = x.req !== undefined ? this.#requestHeaders(s, x.req) : { Host: hostHeader(s.gateway), 'Content-Type': 'application/x-msn-messenger' }
@@ -417,7 +418,8 @@ export class HttpGateway {
     }
     this.#learnSession(s, mh.sessionId)
     const gwChanged = this.#learnGateway(s, headerValue(up.headers, 'x-msn-host') ?? mh.gwIp)
-    const sr = up.body.length > 0 ? await s.process('server', up.body) : NOTHING
+    const answered = up.body.length > 0 ? s.process('server', up.body) : NOTHING
+    const sr = answered instanceof Promise ? await answered : answered
     if (s.closed) { if (res !== undefined) answer(res, 503, 'msnscope: session closed\n'); return }
     for (const b of sr.back) s.toServer.push(b)
     const closing = mh.sessionClose ? 'gateway closed the session' : cr.close ?? sr.close
@@ -531,7 +533,7 @@ export class HttpGateway {
   #answerClient(s: GatewaySession, res: http.ServerResponse, up: UpstreamResponse, messenger: string, body: Buffer, addClose: boolean): void {
     const advertised = s.forward ? null : this.#advertised(s)
     let value = messenger
-    if (advertised !== null) value = value.replace(/(^|;)(\s*GW-IP\s*=)[^;]*/i, (_m, sep: string, key: string) => `${sep}${key}${advertised}`)
+    if (advertised !== null) value = withGatewayIp(value, advertised)
     if (addClose) value = formatMessengerHeader([...parseMessengerHeader(value).items, ['Session', 'close']])
     const flat: string[] = []
     const h = up.headers
@@ -551,6 +553,15 @@ export class HttpGateway {
       res.destroy()
     }
   }
+}
+
+/** The X-MSN-Messenger value with GW-IP replaced (the usual spelling found directly, any other by parsing). */
+function withGatewayIp(value: string, gwIp: string): string {
+  const at = value.indexOf('GW-IP=')
+  if (at < 0) return replaceGatewayIp(value, gwIp)
+  const start = at + 6
+  const end = value.indexOf(';', start)
+  return value.slice(0, start) + gwIp + (end < 0 ? '' : value.slice(end))
 }
 
 const NOTHING: BodyResult = Object.freeze({ out: [], back: [], close: null }) as unknown as BodyResult
