@@ -142,8 +142,14 @@ export class LabGateway extends EventEmitter<LabGatewayEvents> {
     if (!target.isGateway) return this.#fail(req, res, 404)
     if (req.method !== 'POST') return this.#fail(req, res, 405)
     const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size > MAX_BODY) { this.#fail(req, res, 413); req.destroy(); return }
+      chunks.push(c)
+    })
     req.on('end', () => {
+      if (size > MAX_BODY) return
       this.emit('received', { url: req.url ?? '', remoteAddress: peer.remoteAddress })
       try {
         this.#serve(req, res, target, Buffer.concat(chunks))
@@ -232,6 +238,8 @@ export class LabGateway extends EventEmitter<LabGatewayEvents> {
 }
 
 const sid = (s: Session): string => `${s.major}.${s.minor}`
+/** the largest request body the lab gateway takes */
+const MAX_BODY = 1024 * 1024
 const plain = (a: string | undefined): string => a === undefined ? '?' : a.startsWith('::ffff:') ? a.slice(7) : a
 
 function listen(server: http.Server, host: string, port: number): Promise<number> {

@@ -461,8 +461,10 @@ export class HttpGateway {
     if (s.closed || s.toServer.length === 0) return
     // Queued behind whatever the session has outstanding: the gateway answers 400 to overlapping requests.
     void s.run(async () => {
+      // before the open request is answered there is no SessionID yet; its exchange flushes afterwards
+      if (s.closed || s.upstreamSid === null) return
       const body = concat(s.toServer.splice(0))
-      if (body.length === 0 || s.closed || s.upstreamSid === null) return
+      if (body.length === 0) return
       const url = `/gateway/gateway.dll?SessionID=${s.upstreamSid}`
       await this.#exchange(s, { path: url, body, info: { url, action: 'send', sessionId: s.upstreamSid, bodyLength: body.length, note: 'sent by msnscope' } })
     })
