@@ -133,3 +133,44 @@ test('a close decision ends the session: Session=close to the client, one sessio
   assert.match(closes[0]!.reason, /^closed by rule no-lists/)
   assert.equal((await post(addr, poll(a.messenger!.sessionId!))).status, 400, 'the session is gone')
 })
+
+test('bytes for the server wait while a request of the session is outstanding, then go in a request of msnscope\'s own', async (t) => {
+  let minor = 1
+  let hold: { arrived: () => void; gate: Promise<void> } | null = null
+  const fake = await startFakeGateway('127.0.0.3', async (req, res) => {
+    const body = req.body.toString('latin1')
+    if (req.overlapped) { res.writeHead(400, { 'Content-Length': 0 }); res.end(); return }
+    if (body === '' && hold !== null) {
+      const h = hold
+      hold = null
+      h.arrived()
+      await h.gate
+    }
+    gatewayAnswer(res, `77.${++minor}`, body.startsWith('VER') ? 'VER 1 MSNP12\r\n' : body.startsWith('BLP') ? 'BLP 1001 AL\r\n' : '')
+  })
+  t.after(() => fake.close())
+  const events = new Events()
+  const scope = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, upstream: fake.address })
+  scope.addSink(events.sink)
+  const addr = await scope.start()
+  t.after(() => scope.close())
+  const open = await post(addr, OPEN_NS, 'VER 1 MSNP12 CVR0\r\n')
+  const conn = events.of('session-open')[0]!.conn
+  let release!: () => void
+  const gate = new Promise<void>((resolve) => { release = resolve })
+  const arrived = new Promise<void>((resolve) => { hold = { arrived: resolve, gate } })
+  const polled = post(addr, poll(open.messenger!.sessionId!))
+  await arrived
+  // the poll is outstanding at the gateway: msnscope's bytes must wait
+  assert.ok(scope.send(conn, 'server', Buffer.from('BLP 1001 AL\r\n')))
+  const before = fake.requests.length
+  release()
+  const answer = await polled
+  assert.equal(answer.status, 200)
+  await events.waitFor('http', (e) => e.conn === conn && e.note?.startsWith('answer to msnscope') === true)
+  assert.equal(fake.requests.length, before + 1)
+  assert.equal(fake.requests.at(-1)!.body.toString(), 'BLP 1001 AL\r\n')
+  assert.ok(fake.requests.every((r) => !r.overlapped), 'no request overlapped another')
+  const next = await post(addr, poll(answer.messenger!.sessionId!))
+  assert.equal(next.text, 'BLP 1001 AL\r\n', 'the answer to msnscope\'s request comes with the client\'s next one')
+})
