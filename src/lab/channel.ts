@@ -20,8 +20,18 @@ export interface TrafficStats {
 
 export const newTrafficStats = (): TrafficStats => ({ sent: 0, received: 0, sentByVerb: {}, receivedByVerb: {} })
 
+/** How a lab client reaches a server: TCP when absent, or another transport (the HTTP gateway). */
+export interface LabTransport {
+  /** a socket-like byte stream to the server the client would have connected to */
+  connect(target: { role: 'DS' | 'NS' | 'SB'; host: string; port: number }): Promise<import('node:net').Socket>
+  /** 'polling': the transport keeps the session alive itself, so no PNG is sent */
+  keepAlive?: 'polling'
+}
+
 export interface ChannelContext {
   label: string
+  role?: 'DS' | 'NS' | 'SB'
+  transport?: LabTransport | undefined
   dialect: number
   stats: TrafficStats
   log?: ((line: string) => void) | undefined
@@ -62,6 +72,7 @@ export class Channel {
   }
 
   static open(host: string, port: number, ctx: ChannelContext): Promise<Channel> {
+    if (ctx.transport !== undefined) return ctx.transport.connect({ role: ctx.role ?? 'NS', host, port }).then((socket) => new Channel(socket, ctx))
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port })
       socket.once('error', reject)

@@ -68,7 +68,7 @@ export class Chat extends EventLog<ChatEvents> {
   /** @internal opened by LabClient.openChat and by answering RNG */
   static async connect(client: LabClient, host: string, port: number, incoming: boolean): Promise<Chat> {
     const channel = await Channel.open(host, port, {
-      label: `${client.account} SB`, dialect: client.dialect, stats: client.stats, log: client.options.log,
+      label: `${client.account} SB`, role: 'SB', transport: client.options.transport, dialect: client.dialect, stats: client.stats, log: client.options.log,
     })
     return new Chat(client, channel, incoming)
   }

@@ -10,7 +10,7 @@
 import { randomBytes, randomInt } from 'node:crypto'
 import type { CommandEvent } from '../protocol/events.js'
 import { MSMSGS_PRODUCT_ID, expectedQry, mbiKeyResponse, md5LoginResponse } from '../protocol/challenge.js'
-import { Channel, newTrafficStats, type TrafficStats } from './channel.js'
+import { Channel, newTrafficStats, type LabTransport, type TrafficStats } from './channel.js'
 import { Chat } from './chat.js'
 import { SETTABLE_STATUSES, parsePresence, stripNetworkId } from './layout.js'
 import { decodeWireText, encodeWireText, psmDocument, psmOf } from './messages.js'
@@ -38,6 +38,8 @@ export interface LabClientOptions {
   log?: (line: string) => void
   /** give up on openChat when the contact has not joined after this long (default 30 s) */
   joinTimeoutMs?: number
+  /** how to reach the servers (default TCP); see gatewayTransport in gateway.ts */
+  transport?: LabTransport
 }
 
 export interface ContactState { account: string; status: string; name: string; caps: string; msnobj: string; psm: string | null }
@@ -116,8 +118,8 @@ export class LabClient extends EventLog<LabClientEvents> {
     return decodeWireText(c.msnobj)
   }
 
-  async #channel(host: string, port: number, label: string): Promise<Channel> {
-    const ch = await Channel.open(host, port, { label: `${this.account} ${label}`, dialect: this.dialect, stats: this.stats, log: this.options.log })
+  async #channel(host: string, port: number, label: 'DS' | 'NS'): Promise<Channel> {
+    const ch = await Channel.open(host, port, { label: `${this.account} ${label}`, role: label, transport: this.options.transport, dialect: this.dialect, stats: this.stats, log: this.options.log })
     ch.onAsync = (cmd) => this.#onNs(cmd, ch)
     return ch
   }
@@ -215,6 +217,8 @@ export class LabClient extends EventLog<LabClientEvents> {
   /** PNG; resolves on QNG. */
   async ping(): Promise<void> {
     const ch = this.#requireNs('ping')
+    // Through the HTTP gateway polling keeps the session alive, and a PNG would end it.
+    if (this.options.transport?.keepAlive === 'polling') return
     const got = new Promise<void>((resolve) => this.#pingWaiters.push(resolve))
     ch.postBare('PNG')
     await Promise.race([got, ch.conn.done.then((r) => { throw new LabReplyError(null, 'PNG', `connection closed (${r})`) })])

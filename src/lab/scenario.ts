@@ -10,6 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Chat } from './chat.js'
+import type { LabTransport } from './channel.js'
 import { LabClient } from './client.js'
 import { LabReplyError } from './wire.js'
 
@@ -24,6 +25,8 @@ export interface LabScenarioOptions {
   delayMs?: number
   /** the three accounts (default alice@example.com, bob@example.net, carol@example.org) */
   accounts?: readonly [string, string, string]
+  /** how the clients reach the servers (default TCP; gatewayTransport for the HTTP gateway) */
+  transport?: LabTransport
 }
 
 export interface LabClientSummary {
@@ -89,6 +92,7 @@ export async function runLabScenario(options: LabScenarioOptions): Promise<LabSc
   const [alice, bob, carol] = ids.map((account, i) => new LabClient({
     account, dialect: d, host: options.serverHost, port: options.port, name: names[i]!,
     contacts: ids.filter((o) => o !== account), ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.transport === undefined ? {} : { transport: options.transport }),
   })) as [LabClient, LabClient, LabClient]
   const chatsOf = new Map<LabClient, Chat[]>([[alice, []], [bob, []], [carol, []]])
   const keep = (c: LabClient, chat: Chat): Chat => { chatsOf.get(c)!.push(chat); return chat }
