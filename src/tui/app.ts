@@ -13,92 +13,24 @@
 import { openSync } from 'node:fs'
 import { ReadStream } from 'node:tty'
 import blessed from 'blessed'
-import type { CommandScopeEvent, ScopeEvent } from '../events.js'
+import type { CommandScopeEvent } from '../events.js'
 import { checkFilter, parseFilter, type EventFilter } from '../filter.js'
 import { Actions, NOT_AVAILABLE, type DashboardControls } from './actions.js'
+import { DEFAULT_MEMORY_CAP, type Dashboard, type DashboardOptions } from './api.js'
 import { LineEditor, TextEditor, type KeyInfo } from './editors.js'
+import { filterCheckLine, statusLine, titleLine } from './bars.js'
 import { helpLines } from './help.js'
 import { initialBudget, MemoryGovernor } from './memory.js'
 import { DashboardModel } from './model.js'
-import { clip, fmt, Panes } from './panes.js'
+import { Panes } from './panes.js'
 import { esc } from './tags.js'
 
 export { editedBytes, NOT_AVAILABLE, type DashboardControls, type ReplayRequest } from './actions.js'
 
-export const DEFAULT_MEMORY_CAP = 300 * 1024 * 1024
-
-export interface DashboardIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }
-  stdin: NodeJS.ReadableStream & { isTTY?: boolean }
-  env: NodeJS.ProcessEnv
-  /** closing the dashboard when it aborts (SIGTERM) */
-  stopSignal?: AbortSignal
-}
-
-export interface DashboardOptions {
-  io: DashboardIo
-  /** shown in the title bar: "read capture.pcap", "proxy 127.0.0.1:1863" */
-  title: string
-  /** RSS to stay under, in bytes (default 300 MB); a number below 1 MiB is taken as megabytes */
-  memoryCap?: number
-  controls?: DashboardControls
-  /** frames per second while traffic flows (default 10) */
-  fps?: number
-  /** where the spill file goes (default: the system temp directory) */
-  spillDir?: string
-}
-
-export interface DashboardStats {
-  events: number
-  frames: number
-  /** frames drawn in the last second */
-  fps: number
-  inMemory: number
-  spilledBytes: number
-  peakRss: number
-  /** full garbage collections the memory cap asked for */
-  collections: number
-  /** time spent drawing a frame */
-  drawMsAvg: number
-  drawMsMax: number
-}
-
-export interface Dashboard {
-  push(event: ScopeEvent, options?: { held?: boolean }): void
-  /** the source let a held command go by itself (timeout, connection closed) */
-  released(seq: number): void
-  /** show a message on the bottom line (a warning from the source, say) */
-  notify(text: string, error?: boolean): void
-  /** the source has no more events (end of a capture); the dashboard stays until the user quits */
-  end(): void
-  /** resolves after the dashboard had a turn: await it every few thousand events in a tight loop */
-  idle(): Promise<void>
-  close(): void
-  readonly closed: Promise<void>
-  readonly isClosed: boolean
-  stats(): DashboardStats
-}
-
-/** `300`, `300M`, `300MB`, `1.5G`, `512k` → bytes (a bare number is megabytes). */
-export function parseMemoryCap(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)i?b?\s*$/i.exec(text)
-  if (m === null) throw new Error(`not a memory size: "${text}" (try 300M or 1G)`)
-  const unit = m[2]!.toLowerCase()
-  const mult = unit === 'k' ? 1024 : unit === 'g' ? 1024 ** 3 : 1024 ** 2
-  const bytes = Math.round(Number(m[1]) * mult)
-  if (bytes < 32 * 1024 * 1024) throw new Error(`memory cap ${text} is too small (at least 32M)`)
-  return bytes
-}
+export { DEFAULT_MEMORY_CAP, parseMemoryCap, type Dashboard, type DashboardIo, type DashboardOptions, type DashboardStats } from './api.js'
 
 export function openDashboard(options: DashboardOptions): Dashboard {
   return new DashboardApp(options).handle
-}
-
-function bytesText(n: number): string {
-  if (n < 1024) return `${n} B`
-  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`
-  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`
-  return `${(n / 1024 ** 3).toFixed(2)} GB`
 }
 
 /** Lines, arrows and text are written as UTF-8 unless the locale names another charset. */
@@ -269,50 +201,13 @@ class DashboardApp {
   }
 
   #drawTitle(): void {
-    const m = this.#model
-    const right: string[] = []
-    if (m.paused) right.push(`{yellow-fg}{bold}PAUSED{/bold} +${fmt(Math.max(0, m.view.length - m.listLength))}{/yellow-fg}`)
-    else if (m.follow) right.push('{green-fg}{bold}FOLLOW{/bold}{/green-fg}')
-    const f = m.view.filter
-    if (f !== null) right.push(`filter {bold}${esc(f.source)}{/bold} (${fmt(m.view.length)} shown${m.view.scanning ? `, matching ${Math.floor(m.view.progress * 100)}%` : ''})`)
-    if (m.intercept !== null) right.push(`{yellow-fg}intercept {bold}${esc(m.intercept.source)}{/bold} (${fmt(m.held.size)} held){/yellow-fg}`)
-    if (m.ended) right.push('{cyan-fg}end of input{/cyan-fg}')
-    right.push('?:help ')
-    this.#panes.boxes.title.setContent(`{bold} msnscope{/bold} · ${esc(this.#title)}{|}${right.join('  ')}`)
+    this.#panes.boxes.title.setContent(titleLine(this.#model, this.#title))
   }
 
   #drawStatus(): void {
-    const m = this.#model
-    const c = m.counters
     const box = this.#panes.boxes.status
     const p = this.#prompt
-    if (p !== null && p.validate) {
-      // the filter being typed, explained: a caret under the position of the first error
-      const err = checkFilter(p.editor.value)
-      if (err === null) box.setContent(p.editor.value.trim() === '' ? '{gray-fg} empty: no filter{/}' : '{green-fg} ✓ valid filter{/}')
-      else {
-        const col = p.label.length + 2 + err.position
-        const width = (box.width as number) || 80
-        const msg = `✗ ${err.message}`
-        box.setContent(col + 2 + msg.length <= width ? `${' '.repeat(col)}{red-fg}{bold}^{/bold} ${esc(msg)}{/red-fg}` : `{red-fg}${esc(clip(msg, Math.max(10, width - 2)))}{/red-fg}`)
-      }
-      return
-    }
-    const parts = [
-      `{bold}${fmt(c.events)}{/bold} events`,
-      `${fmt(this.#rate)}/s`,
-      `conns ${fmt(m.conns.openCount)} open / ${fmt(m.conns.size)}`,
-      bytesText(c.bytes),
-      `${c.blocked > 0 ? '{red-fg}' : ''}blocked ${fmt(c.blocked)}${c.blocked > 0 ? '{/red-fg}' : ''}`,
-      `${c.rewritten > 0 ? '{yellow-fg}' : ''}rewritten ${fmt(c.rewritten)}${c.rewritten > 0 ? '{/yellow-fg}' : ''}`,
-      `rule hits ${fmt(c.ruleHits)}`,
-    ]
-    if (c.errors > 0) parts.push(`{red-fg}errors ${fmt(c.errors)}{/red-fg}`)
-    if (m.held.size > 0) parts.push(`{yellow-fg}{bold}held ${fmt(m.held.size)}{/bold}{/yellow-fg}`)
-    if (m.marked.size > 0) parts.push(`marked ${fmt(m.marked.size)}`)
-    const spilled = m.store.size - m.store.inMemory
-    if (spilled > 0) parts.push(`{gray-fg}${fmt(spilled)} on disk{/gray-fg}`)
-    box.setContent(` ${parts.join(' · ')}`)
+    box.setContent(p !== null && p.validate ? filterCheckLine(p.label, p.editor.value, (box.width as number) || 80) : statusLine(this.#model, this.#rate))
   }
 
   #drawPrompt(): void {
@@ -539,27 +434,12 @@ class DashboardApp {
     if (this.#model.view.scanning) this.#scanMore()
   }
 
-  /** Select the next list position (after the selection, wrapping) whose event matches the search. */
   #findNext(dir: 1 | -1): void {
-    const m = this.#model
     const f = this.#search
     if (f === null) { this.#say('no search yet: / to search'); return }
-    const n = m.listLength
-    if (n === 0) return
-    const start = m.selPos
-    const limit = Math.min(n, 1_000_000)
-    for (let step = 1; step <= limit; step++) {
-      const pos = (((start + dir * step) % n) + n) % n
-      const ev = m.store.get(m.view.at(pos))
-      if (ev !== undefined && f.match(ev, m.filterContext)) {
-        m.follow = false
-        m.selectPos(pos)
-        const wrapped = dir === 1 ? pos <= start : pos >= start
-        this.#say(`${f.source}: #${ev.seq}${wrapped ? ' (search wrapped)' : ''}`)
-        return
-      }
-    }
-    this.#say(`${f.source}: no match${limit < n ? ` in ${fmt(limit)} events` : ''}`, true)
+    const hit = this.#model.findNext(f, dir)
+    if (hit === null) this.#say(`${f.source}: no match`, true)
+    else this.#say(`${f.source}: #${hit.seq}${hit.wrapped ? ' (search wrapped)' : ''}`)
   }
 
   #close(): void {

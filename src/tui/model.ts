@@ -166,6 +166,26 @@ export class DashboardModel {
     this.version++
   }
 
+  /**
+   * Select the next event of the list (after the selection, wrapping round) that `filter`
+   * matches; looks at up to `limit` events. Returns what it selected, or null.
+   */
+  findNext(filter: EventFilter, dir: 1 | -1, limit = 1_000_000): { seq: number; wrapped: boolean } | null {
+    const n = this.listLength
+    if (n === 0) return null
+    const start = this.selPos
+    for (let step = 1; step <= Math.min(n, limit); step++) {
+      const pos = (((start + dir * step) % n) + n) % n
+      const ev = this.store.get(this.view.at(pos))
+      if (ev !== undefined && filter.match(ev, this.filterContext)) {
+        this.follow = false
+        this.selectPos(pos)
+        return { seq: ev.seq, wrapped: dir === 1 ? pos <= start : pos >= start }
+      }
+    }
+    return null
+  }
+
   toggleMark(seq: number): boolean {
     const on = !this.marked.has(seq)
     if (on) this.marked.add(seq)

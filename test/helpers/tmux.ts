@@ -5,6 +5,9 @@
  * time and calls that an assertion.
  */
 import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 
 let counter = 0
 
@@ -18,6 +21,7 @@ export interface TerminalOptions {
 export class Terminal {
   readonly socket = `msnscope-test-${process.pid}-${++counter}`
   #started = false
+  #statusFile: string | null = null
 
   tmux(...args: string[]): string {
     const r = spawnSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' })
@@ -33,7 +37,10 @@ export class Terminal {
     this.tmux('new-session', '-d', '-s', 't', '-x', String(options.width ?? 140), '-y', String(options.height ?? 40), 'sleep 600')
     this.#started = true
     this.tmux('set-option', '-t', 't', 'remain-on-exit', 'on')
-    this.tmux('respawn-pane', '-k', '-t', 't', `${cd}exec env ${env} ${command}`)
+    // the shell writes the exit status to a file: tmux may see the terminal close before it
+    // has collected the status, and may never show it
+    this.#statusFile = join(mkdtempSync(join(tmpdir(), 'msnscope-term-')), 'status')
+    this.tmux('respawn-pane', '-k', '-t', 't', `sh -c ${shellQuote(`${cd}env ${env} ${command}; echo $? > ${shellQuote(this.#statusFile)}`)}`)
   }
 
   /** Keys by tmux name (Enter, Escape, BSpace, C-c, Up) or single characters. */
@@ -43,15 +50,6 @@ export class Terminal {
   type(text: string): void { this.tmux('send-keys', '-t', 't', '-l', text) }
 
   screen(): string { return this.tmux('capture-pane', '-p', '-t', 't') }
-
-  /** Whether the command has exited, and its status. */
-  exited(): { dead: boolean; status: number | null } {
-    const [dead, status, signal] = this.tmux('display-message', '-p', '-t', 't', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}').trim().split(':')
-    // tmux may mark the pane dead (its terminal closed) a moment before it has the exit status
-    const known = status !== undefined && status !== ''
-    const killed = signal !== undefined && signal !== ''
-    return { dead: dead === '1' && (known || killed), status: known ? Number(status) : null }
-  }
 
   /** Poll the screen until `test` holds; returns that screen. Fails with the last screen seen. */
   async waitFor(test: RegExp | ((screen: string) => boolean), what: string, timeoutMs = 30_000): Promise<string> {
@@ -66,12 +64,13 @@ export class Terminal {
     }
   }
 
-  async waitForExit(timeoutMs = 30_000): Promise<number | null> {
+  /** Wait for the command to exit; returns its exit status. */
+  async waitForExit(timeoutMs = 30_000): Promise<number> {
     const deadline = Date.now() + timeoutMs
     for (;;) {
-      const e = this.exited()
-      if (e.dead) return e.status
-      if (Date.now() > deadline) throw new Error(`timed out waiting for the command to exit (${this.tmux('display-message', '-p', '-t', 't', '#{pane_dead}:#{pane_dead_status}:#{pane_dead_signal}').trim()}); the screen was:\n${this.screen()}`)
+      const status = this.#statusFile !== null && existsSync(this.#statusFile) ? readFileSync(this.#statusFile, 'utf8').trim() : ''
+      if (status !== '') return Number(status)
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the command to exit; the screen was:\n${this.screen()}`)
       await new Promise((r) => setTimeout(r, 50))
     }
   }
@@ -80,6 +79,7 @@ export class Terminal {
     if (!this.#started) return
     this.#started = false
     spawnSync('tmux', ['-L', this.socket, 'kill-server'])
+    if (this.#statusFile !== null) rmSync(dirname(this.#statusFile), { recursive: true, force: true })
   }
 }
 
