@@ -335,6 +335,20 @@ export function chatItem(ev: ScopeEvent): ChatItem | null {
   const v = payloadView(c)
   const ct = bareContentType(v.contentType)
   const who = messageSender(ev)
+  const dec = c.payload
+  // MSNP21 multi-part messages say what they are in Message-Type
+  if (dec !== null && dec.kind === 'multipart' && typeof dec.messageType === 'string') {
+    const routing = isObject(dec.routing) && isObject(dec.routing.from) ? str(dec.routing.from.account) : null
+    const sender = routing ?? who
+    switch (dec.messageType.toLowerCase()) {
+      case 'text': return { kind: 'text', who: sender, text: str(dec.text) ?? v.text ?? '' }
+      case 'control/typing': return { kind: 'typing', who: sender, text: 'is typing' }
+      case 'nudge': return { kind: 'nudge', who: sender, text: 'sent a nudge' }
+      case 'wink': return { kind: 'wink', who: sender, text: 'sent a wink' }
+      case 'voice': return { kind: 'voice', who: sender, text: 'sent a voice clip' }
+      default: return null
+    }
+  }
   if (ct === 'text/plain') return { kind: 'text', who, text: v.text ?? '' }
   if (ct === 'text/x-msmsgscontrol') {
     const typing = header(v.headers, 'TypingUser')

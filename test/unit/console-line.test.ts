@@ -3,6 +3,8 @@ import assert from 'node:assert/strict'
 import { displayWidth, formatEventLine } from '../../src/sinks/console.js'
 import { mimeText, msg, one, p2pPayload, scopeEvents, serverMsg, slpInvite } from '../helpers/scope-events.js'
 import type { ScopeEvent } from '../../src/events.js'
+import { MsnpDecoder } from '../../src/protocol/decoder.js'
+import { itemBytes, VECTORS } from '../helpers/vectors.js'
 
 // eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;]*m/g
@@ -24,8 +26,6 @@ test('typing, nudge, P2P SLP method and file names are summarised', () => {
   const nudge = one({ conn: 'c3', role: 'SB', from: 'client', wire: msg(6, 'N', 'MIME-Version: 1.0\r\nContent-Type: text/x-msnmsgr-datacast\r\n\r\nID: 1\r\n\r\n') })
   assert.match(plain(nudge), /MSG 6 N {2}nudge$/)
   const invite = slpInvite()
-  const p2p = one({ conn: 'c3', role: 'SB', from: 'client', wire: Buffer.concat([Buffer.from(''), Buffer.from(msg(7, 'D', '').replace(/ 0\r\n$/, ''))]) })
-  void p2p
   const payload = p2pPayload({ sessionId: 0, identifier: 1000, totalSize: invite.length, flags: 0 }, invite)
   const ev = one({ conn: 'c3', role: 'SB', from: 'client', wire: Buffer.concat([Buffer.from(`MSG 7 D ${payload.length}\r\n`), payload]) })
   assert.match(plain(ev), /MSG 7 D {2}P2P SLP INVITE sessionreqbody$/)
@@ -89,4 +89,16 @@ test('events that are not commands get a label and their details', () => {
   assert.equal(plain(open), '12:00:01.000 c5   SB · OPEN 192.0.2.1:1 ⇄ 198.51.100.1:80 gateway via XFR from c2')
   const close: ScopeEvent = { seq: 10, ts: '2024-05-01T12:00:02.5Z', kind: 'session-close', conn: 'c5', transport: 'tcp', client: null, server: null, role: 'SB', reason: 'client closed', bytes: { client: 10, server: 20 } }
   assert.equal(plain(close), '12:00:02.500 c5   SB · CLOSE client closed (10 B up, 20 B down)')
+})
+
+test('MSNP21 SDG messages are summarised by their Message-Type (reference vector TV8)', () => {
+  const tv8 = VECTORS.TV8
+  assert.ok(Array.isArray(tv8))
+  const lines = tv8.slice(0, 2).map((it) => {
+    const d = new MsnpDecoder(it.dir === 'C' ? 'client' : 'server', { dialect: 21 })
+    const [cmd] = d.push(itemBytes(it))
+    assert.ok(cmd !== undefined && cmd.kind === 'command')
+    return plain({ seq: 1, ts: '2024-05-01T12:00:00Z', kind: 'command', conn: 'c1', transport: 'tcp', client: null, server: null, role: 'NS', command: cmd, action: 'pass' })
+  })
+  assert.deepEqual(lines, ['12:00:00.000 c1   NS → SDG 21  typing: alice@example.com', '12:00:00.000 c1   NS → SDG 22  "hello"'])
 })
