@@ -43,33 +43,33 @@ export interface GatewayUpstreamOptions {
   maxSockets?: number
 }
 
-/** Stands in for the client's request inside http-proxy (see the file comment). */
 const NEVER_DESTROYED = Object.freeze({ destroyed: false })
 
-/** What http-proxy pipes into its outgoing request: the whole body at once. */
-class Body {
-  constructor(readonly bytes: Buffer) {}
-  pipe<T extends NodeJS.WritableStream>(dest: T): T { dest.end(this.bytes); return dest }
-}
-
+/**
+ * Stands in for the client's request inside http-proxy (see the file comment). http-proxy pipes
+ * the request into its outgoing one; this one hands over its whole body at once.
+ */
 class OutgoingRequest {
   readonly method = 'POST'
   readonly httpVersion = '1.1'
   readonly socket = NEVER_DESTROYED
   proxyReq: http.ClientRequest | null = null
   deadline = 0
-  fail: ((error: string) => void) | null = null
-  constructor(readonly url: string, readonly headers: Record<string, string>, readonly onResponse: (res: http.IncomingMessage) => void) {}
+  settled = false
+  constructor(readonly url: string, readonly headers: Record<string, string>, readonly body: Buffer, readonly resolve: (r: UpstreamResult) => void) {}
   /** http-proxy listens for the client request aborting or failing: this one never does */
   on(): this { return this }
+  pipe<T extends NodeJS.WritableStream>(dest: T): T { dest.end(this.body); return dest }
 }
 
 const NOT_SENT = { headersSent: false, finished: false } as unknown as http.ServerResponse
+/** gateway machines a proxy instance is kept for */
+const MAX_TARGETS = 64
 
 export class GatewayUpstream {
   readonly agent: http.Agent
-  /** relays gateway requests; responses are handled here */
-  readonly #gateway: httpProxy
+  /** one http-proxy per gateway machine, so that a request needs no options of its own */
+  readonly #gateways = new Map<string, httpProxy>()
   /** relays everything else (plain forward proxying, CORS preflights) */
   readonly #relay: httpProxy
   readonly #o: GatewayUpstreamOptions
@@ -80,45 +80,49 @@ export class GatewayUpstream {
   constructor(o: GatewayUpstreamOptions) {
     this.#o = o
     this.agent = new http.Agent({ keepAlive: true, maxSockets: o.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' })
-    const local = o.localAddress !== undefined ? { localAddress: o.localAddress } : {}
-    this.#gateway = httpProxy.createProxyServer({ agent: this.agent, selfHandleResponse: true, xfwd: false, ...local })
-    this.#relay = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, ...local })
-    this.#gateway.on('proxyRes', (proxyRes, req) => {
-      if (req instanceof OutgoingRequest) req.onResponse(proxyRes)
-    })
-    this.#gateway.on('proxyReq', (proxyReq, req) => {
-      if (req instanceof OutgoingRequest) req.proxyReq = proxyReq
-    })
-    this.#gateway.on('error', () => { /* reported through each request's callback */ })
+    this.#relay = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}) })
     this.#relay.on('error', () => { /* reported through each request's callback */ })
+  }
+
+  #gatewayFor(target: { host: string; port: number }): httpProxy {
+    const key = `${target.host} ${target.port}`
+    let proxy = this.#gateways.get(key)
+    if (proxy !== undefined) return proxy
+    if (this.#gateways.size >= MAX_TARGETS) {
+      const [oldest, p] = this.#gateways.entries().next().value as [string, httpProxy]
+      this.#gateways.delete(oldest)
+      p.close()
+    }
+    proxy = httpProxy.createProxyServer({
+      target: { host: target.host, port: target.port, protocol: 'http:' }, agent: this.agent, selfHandleResponse: true, xfwd: false,
+      ...(this.#o.localAddress !== undefined ? { localAddress: this.#o.localAddress } : {}),
+    })
+    proxy.on('proxyRes', (proxyRes, req) => { if (req instanceof OutgoingRequest) this.#collect(proxyRes, req) })
+    proxy.on('proxyReq', (proxyReq, req) => { if (req instanceof OutgoingRequest) req.proxyReq = proxyReq })
+    proxy.on('error', (err, req) => { if (req instanceof OutgoingRequest) this.#finish(req, { ok: false, error: describeError(err as NodeJS.ErrnoException) }) })
+    this.#gateways.set(key, proxy)
+    return proxy
+  }
+
+  #finish(out: OutgoingRequest, result: UpstreamResult): void {
+    if (out.settled) return
+    out.settled = true
+    this.#inFlight.delete(out)
+    out.resolve(result)
   }
 
   /** Send one gateway request and collect the whole answer. */
   send(r: UpstreamRequest): Promise<UpstreamResult> {
     return new Promise((resolve) => {
-      let settled = false
-      const finish = (result: UpstreamResult): void => {
-        if (settled) return
-        settled = true
-        this.#inFlight.delete(out)
-        resolve(result)
-      }
       r.headers['Content-Length'] = String(r.body.length)
-      const out = new OutgoingRequest(r.path, r.headers, (res) => this.#collect(res, finish))
+      const out = new OutgoingRequest(r.path, r.headers, r.body, resolve)
       out.deadline = Date.now() + this.#o.timeoutMs
-      out.fail = (error) => { finish({ ok: false, error }); out.proxyReq?.destroy() }
       this.#inFlight.add(out)
       this.#watch()
       try {
-        this.#gateway.web(out as unknown as http.IncomingMessage, NOT_SENT, {
-          target: { host: r.target.host, port: r.target.port, protocol: 'http:' },
-          buffer: new Body(r.body) as unknown as import('node:stream').Stream,
-        }, (err) => {
-          const e = err as NodeJS.ErrnoException
-          finish({ ok: false, error: describeError(e) })
-        })
+        this.#gatewayFor(r.target).web(out as unknown as http.IncomingMessage, NOT_SENT)
       } catch (err) {
-        finish({ ok: false, error: `cannot send: ${String(err)}` })
+        this.#finish(out, { ok: false, error: `cannot send: ${String(err)}` })
       }
     })
   }
@@ -129,13 +133,18 @@ export class GatewayUpstream {
     const every = Math.max(50, Math.min(1000, this.#o.timeoutMs / 4))
     this.#timer = setInterval(() => {
       const now = Date.now()
-      for (const out of this.#inFlight) if (now >= out.deadline) out.fail?.(`no complete answer within ${this.#o.timeoutMs} ms`)
+      for (const out of this.#inFlight) {
+        if (now < out.deadline) continue
+        this.#finish(out, { ok: false, error: `no complete answer within ${this.#o.timeoutMs} ms` })
+        out.proxyReq?.destroy()
+      }
       if (this.#inFlight.size === 0 && this.#timer !== null) { clearInterval(this.#timer); this.#timer = null }
     }, every)
     this.#timer.unref()
   }
 
-  #collect(res: http.IncomingMessage, finish: (r: UpstreamResult) => void): void {
+  #collect(res: http.IncomingMessage, out: OutgoingRequest): void {
+    const finish = (r: UpstreamResult): void => this.#finish(out, r)
     const chunks: Buffer[] = []
     let size = 0
     const declared = res.headers['content-length']
@@ -170,7 +179,8 @@ export class GatewayUpstream {
 
   close(): void {
     if (this.#timer !== null) clearInterval(this.#timer)
-    this.#gateway.close()
+    for (const p of this.#gateways.values()) p.close()
+    this.#gateways.clear()
     this.#relay.close()
     this.agent.destroy()
   }
