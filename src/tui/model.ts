@@ -160,7 +160,7 @@ export class DashboardModel {
   setFilter(filter: EventFilter | null): void {
     const keep = this.selected
     this.view.setFilter(filter)
-    if (this.paused) this.frozenLength = Number.MAX_SAFE_INTEGER
+    // a new list: nothing to hold still
     this.paused = false
     if (!this.follow && keep >= 0) this.selIndex = keep
     this.version++
