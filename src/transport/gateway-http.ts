@@ -3,6 +3,7 @@
  * body whole (or saying why not), answering, copying headers, and rewriting request targets.
  */
 import type http from 'node:http'
+import { formatMessengerHeader, parseMessengerHeader, replaceGatewayIp } from '../protocol/gateway.js'
 import type { UpstreamResponse } from './gateway-upstream.js'
 
 /** Hop-by-hop headers, and those msnscope sets itself. */
@@ -111,6 +112,63 @@ export function headerValue(raw: readonly string[], lower: string): string | nul
 
 /** Silences 'error' on streams whose failures show up elsewhere ('close', callbacks). */
 export const ignore = (): void => {}
+
+/**
+ * The client's headers as they go on to the gateway: hop-by-hop ones dropped, no compression
+ * (bodies must be readable), `Host:` the given one (the real gateway's, in reverse mode).
+ */
+export function upstreamHeaders(raw: readonly string[], host: string | null, fallbackHost: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  let sawHost = false
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!
+    const lower = name.toLowerCase()
+    if (NOT_RELAYED.has(lower) || lower === 'accept-encoding') continue
+    if (lower === 'host') {
+      sawHost = true
+      out[name] = host ?? raw[i + 1]!
+    } else out[name] = raw[i + 1]!
+  }
+  if (!sawHost) out.Host = host ?? fallbackHost
+  out.Connection = 'keep-alive'
+  return out
+}
+
+/**
+ * The gateway's 200 answer with a new body: GW-IP and X-MSN-Host pointing at `advertised`
+ * (reverse mode; null leaves them), `Session=close` added when msnscope ended the session.
+ */
+export function answerWith(res: http.ServerResponse, up: UpstreamResponse, messenger: string, body: Buffer, advertised: string | null, addClose: boolean): void {
+  let value = messenger
+  if (advertised !== null) value = withGatewayIp(value, advertised)
+  if (addClose) value = formatMessengerHeader([...parseMessengerHeader(value).items, ['Session', 'close']])
+  const flat: string[] = []
+  const h = up.headers
+  for (let i = 0; i + 1 < h.length; i += 2) {
+    const name = h[i]!
+    const lower = name.toLowerCase()
+    if (NOT_RELAYED.has(lower)) continue
+    if (lower === 'x-msn-messenger') flat.push(name, value)
+    else if (advertised !== null && lower === 'x-msn-host') flat.push(name, advertised)
+    else flat.push(name, h[i + 1]!)
+  }
+  flat.push('Content-Length', String(body.length))
+  try {
+    res.writeHead(200, up.statusMessage || 'OK', flat)
+    res.end(body)
+  } catch {
+    res.destroy()
+  }
+}
+
+/** The X-MSN-Messenger value with GW-IP replaced (the usual spelling found directly, any other by parsing). */
+export function withGatewayIp(value: string, gwIp: string): string {
+  const at = value.indexOf('GW-IP=')
+  if (at < 0) return replaceGatewayIp(value, gwIp)
+  const start = at + 6
+  const end = value.indexOf(';', start)
+  return value.slice(0, start) + gwIp + (end < 0 ? '' : value.slice(end))
+}
 
 /** `Host:` for a gateway: the port only when it is not 80. */
 export function hostHeader(gw: { host: string; port: number }): string {

@@ -9,7 +9,7 @@
  */
 import { MsnpDecoder, type Limits } from '../protocol/decoder.js'
 import type { MsnpEvent, Side } from '../protocol/events.js'
-import type { CommandScopeEvent } from '../events.js'
+import type { CommandScopeEvent, HttpEvent } from '../events.js'
 import { FORWARD, type Decider, type Decision, type DecisionContext } from '../rules/decision.js'
 import type { ConnState, SessionTracker } from '../session/tracker.js'
 import type { EventHub } from './hub.js'
@@ -23,6 +23,11 @@ export interface BodyResult {
   /** set when a rule closed the session or a limit was hit */
   close: string | null
 }
+
+/** What a request looked like, for its `http` event. */
+export interface RequestInfo { url: string; action: string | null; sessionId: string | null; bodyLength: number; note: string | null }
+
+export type PendingHttp = Omit<HttpEvent, 'seq' | 'ts'>
 
 export interface GatewaySessionOptions {
   state: ConnState
@@ -93,6 +98,34 @@ export class GatewaySession implements DecisionContext {
   }
 
   readonly #done = (): void => { this.pending-- }
+
+  /** An `http` event of this session; optional fields are assigned after, always in the same order. */
+  httpEvent(from: Side, bodyLength: number): PendingHttp {
+    const st = this.state
+    return {
+      conn: st.conn, transport: st.transport, client: st.client, server: st.server, role: st.role, account: st.account,
+      dialect: st.dialectState.dialect, kind: 'http', from, bodyLength,
+    }
+  }
+
+  /** The `http` event of a request. */
+  requestEvent(info: RequestInfo): void {
+    const ev = this.httpEvent('client', info.bodyLength)
+    ev.method = 'POST'
+    ev.url = info.url
+    if (info.action !== null) ev.action = info.action
+    if (info.sessionId !== null) ev.sessionId = info.sessionId
+    if (info.note !== null) ev.note = info.note
+    this.#o.hub.emit(ev)
+  }
+
+  /** An `http` event that says what happened (a failure, a client that went away). */
+  note(from: Side, note: string, status?: number, bodyLength = 0): void {
+    const ev = this.httpEvent(from, bodyLength)
+    if (status !== undefined) ev.status = status
+    ev.note = note
+    this.#o.hub.emit(ev)
+  }
 
   /**
    * Decode one body of one side and decide every command in it; synchronous unless a decision

@@ -19,17 +19,17 @@ import http from 'node:http'
 import type { Duplex } from 'node:stream'
 import { DEFAULT_LIMITS, type Limits } from '../protocol/decoder.js'
 import type { Side } from '../protocol/events.js'
-import { formatMessengerHeader, parseGatewayTarget, parseMessengerHeader, replaceGatewayIp, sessionKey, type GatewayRequest } from '../protocol/gateway.js'
+import { parseGatewayTarget, parseMessengerHeader, sessionKey, type GatewayRequest } from '../protocol/gateway.js'
 import type { EventSink, HttpEvent } from '../events.js'
 import { MsnscopeError } from '../errors.js'
 import { passThrough, type Decider } from '../rules/decision.js'
-import { SessionTracker, type ConnState } from '../session/tracker.js'
+import { SessionTracker } from '../session/tracker.js'
 import { handleConnect } from './gateway-connect.js'
 import {
-  answer, BodyReader, concat, headerValue, hostHeader, ignore, NOT_RELAYED, originForm, relayAnswer, withSessionId,
+  answer, answerWith, BodyReader, concat, headerValue, hostHeader, ignore, originForm, relayAnswer, upstreamHeaders, withSessionId,
 } from './gateway-http.js'
-import { GatewaySession, type BodyResult } from './gateway-session.js'
-import { GatewayUpstream, type UpstreamResponse } from './gateway-upstream.js'
+import { GatewaySession, type BodyResult, type RequestInfo } from './gateway-session.js'
+import { GatewayUpstream } from './gateway-upstream.js'
 import { endpoint, EventHub, splitHostPort } from './hub.js'
 import type { Relay } from './relay.js'
 import { cookieOf } from './tcp-proxy.js'
@@ -79,19 +79,6 @@ export interface GatewayStats {
 }
 
 export const DEFAULT_GATEWAY_UPSTREAM = { host: 'gateway.messenger.hotmail.com', port: 80 }
-
-type PendingHttp = Omit<HttpEvent, 'seq' | 'ts'>
-
-/** An `http` event of a session; optional fields are assigned after, always in the same order. */
-function httpEvent(st: ConnState, from: Side, bodyLength: number): PendingHttp {
-  return {
-    conn: st.conn, transport: st.transport, client: st.client, server: st.server, role: st.role, account: st.account,
-    dialect: st.dialectState.dialect, kind: 'http', from, bodyLength,
-  }
-}
-
-/** What the request looked like, for its `http` event. */
-interface RequestInfo { url: string; action: string | null; sessionId: string | null; bodyLength: number; note: string | null }
 
 interface Exchange {
   /** absent for a request of msnscope's own */
@@ -247,7 +234,7 @@ export class HttpGateway {
 
   /** An http event outside any session (refusals, unknown SessionIDs). */
   #looseHttp(req: http.IncomingMessage, status: number | null, note: string, info?: RequestInfo): void {
-    const ev: PendingHttp = { conn: '-', transport: 'http', client: endpoint(req.socket.remoteAddress, req.socket.remotePort), server: null, role: '?', kind: 'http', from: 'client', bodyLength: info?.bodyLength ?? 0 }
+    const ev: Omit<HttpEvent, 'seq' | 'ts'> = { conn: '-', transport: 'http', client: endpoint(req.socket.remoteAddress, req.socket.remotePort), server: null, role: '?', kind: 'http', from: 'client', bodyLength: info?.bodyLength ?? 0 }
     ev.method = req.method ?? '?'
     ev.url = req.url ?? ''
     if (status !== null) ev.status = status
@@ -261,23 +248,6 @@ export class HttpGateway {
     this.#stats.refused++
     this.#looseHttp(req, status, note)
     answer(res, status, `msnscope: ${note}\n`)
-  }
-
-  #requestEvent(s: GatewaySession, info: RequestInfo): void {
-    const ev = httpEvent(s.state, 'client', info.bodyLength)
-    ev.method = 'POST'
-    ev.url = info.url
-    if (info.action !== null) ev.action = info.action
-    if (info.sessionId !== null) ev.sessionId = info.sessionId
-    if (info.note !== null) ev.note = info.note
-    this.hub.emit(ev)
-  }
-
-  #note(s: GatewaySession, from: Side, note: string, status?: number, bodyLength = 0): void {
-    const ev = httpEvent(s.state, from, bodyLength)
-    if (status !== undefined) ev.status = status
-    ev.note = note
-    this.hub.emit(ev)
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -313,7 +283,7 @@ export class HttpGateway {
     const info: RequestInfo = { url, action: target.action, sessionId: target.sessionId, bodyLength: received.ok ? received.body.length : received.got, note: null }
     const known = target.sessionId !== null ? this.#sessions.get(sessionKey(target.sessionId)) : undefined
     if (!received.ok) {
-      if (known !== undefined) this.#requestEvent(known, { ...info, note: received.reason })
+      if (known !== undefined) known.requestEvent({ ...info, note: received.reason })
       else this.#looseHttp(req, null, received.reason, info)
       answer(res, received.status, `msnscope: ${received.reason}\n`)
       if (received.status === 408 || received.status === 413) req.socket.destroy()
@@ -373,12 +343,14 @@ export class HttpGateway {
     if (isPoll) { s.counters.polls++; this.#stats.polls++ }
     this.#stats.bytesUp += x.body.length
     // A poll is reported only when its answer is not empty.
-    if (!isPoll) this.#requestEvent(s, x.info)
+    if (!isPoll) s.requestEvent(x.info)
     const decided = own ? { out: [x.body], back: [], close: null } : s.process('client', x.body)
     const cr: BodyResult = decided instanceof Promise ? await decided : decided
     if (s.closed) { if (res !== undefined) answer(res, 400, 'msnscope: session closed\n'); return }
 
-    const headers = x.req !== undefined ? this.#requestHeaders(s, x.req) : { Host: hostHeader(s.gateway), 'Content-Type': 'application/x-msn-messenger' }
+    const headers = x.req !== undefined
+      ? upstreamHeaders(x.req.rawHeaders, s.forward ? null : hostHeader(s.gateway), hostHeader(s.gateway))
+      : { Host: hostHeader(s.gateway), 'Content-Type': 'application/x-msn-messenger' }
     const path = own ? `/gateway/gateway.dll?SessionID=${s.upstreamSid ?? ''}` : withSessionId(x.path, s.upstreamSid)
     // Forward mode: the client names the gateway machine itself (it follows GW-IP on its own).
     if (s.forward && x.target?.host != null) s.gateway = splitHostPort(x.target.host, 80) ?? s.gateway
@@ -387,7 +359,7 @@ export class HttpGateway {
     const onClose = (): void => {
       if (res === undefined || res.writableFinished || away) return
       away = true
-      this.#note(s, 'client', 'client went away with its request outstanding; the answer will be kept for its next request')
+      s.note('client', 'client went away with its request outstanding; the answer will be kept for its next request')
     }
     res?.on('close', onClose)
     if (res?.destroyed === true) onClose()
@@ -398,8 +370,8 @@ export class HttpGateway {
 
     if (!r.ok) {
       this.#stats.upstreamErrors++
-      if (isPoll) this.#requestEvent(s, x.info)
-      this.#note(s, 'server', `gateway ${target.host}:${target.port}: ${r.error}`, 502)
+      if (isPoll) s.requestEvent(x.info)
+      s.note('server', `gateway ${target.host}:${target.port}: ${r.error}`, 502)
       if (res !== undefined) answer(res, 502, 'msnscope: the gateway did not answer properly\n')
       this.#closeSession(s, `gateway error: ${r.error}`)
       return
@@ -410,8 +382,8 @@ export class HttpGateway {
     const mh = value !== null ? parseMessengerHeader(value) : null
     if (up.status !== 200 || mh === null || mh.sessionId === null) {
       const why = up.status !== 200 ? `gateway answered ${up.status}` : 'gateway answer without a SessionID'
-      if (isPoll) this.#requestEvent(s, x.info)
-      this.#note(s, 'server', `${why}; session ended`, up.status, up.body.length)
+      if (isPoll) s.requestEvent(x.info)
+      s.note('server', `${why}; session ended`, up.status, up.body.length)
       if (res !== undefined) relayAnswer(res, up)
       this.#closeSession(s, why)
       return
@@ -434,8 +406,8 @@ export class HttpGateway {
       clientBody = concat(parts)
     }
     if (isPoll && clientBody.length === 0 && closing === null && !gwChanged) { s.counters.emptyPolls++; this.#stats.emptyPolls++ } else {
-      if (isPoll) this.#requestEvent(s, x.info)
-      const ev = httpEvent(s.state, 'server', up.body.length)
+      if (isPoll) s.requestEvent(x.info)
+      const ev = s.httpEvent('server', up.body.length)
       ev.status = 200
       ev.sessionId = mh.sessionId
       if (mh.gwIp !== null) ev.gwIp = mh.gwIp
@@ -446,9 +418,9 @@ export class HttpGateway {
     if (res !== undefined) {
       if (away || res.destroyed) {
         if (closing === null && clientBody.length > 0) s.toClient.unshift(clientBody)
-        this.#note(s, 'client', closing !== null ? `client gave up before the answer; ${clientBody.length} bytes lost with the session` : `client gave up before the answer; ${clientBody.length} bytes kept for its next request`)
+        s.note('client', closing !== null ? `client gave up before the answer; ${clientBody.length} bytes lost with the session` : `client gave up before the answer; ${clientBody.length} bytes kept for its next request`)
       } else {
-        this.#answerClient(s, res, up, value ?? '', clientBody, closing !== null && !mh.sessionClose)
+        answerWith(res, up, value ?? '', clientBody, s.forward ? null : this.#advertised(s), closing !== null && !mh.sessionClose)
         s.clientSid = mh.sessionId
       }
     }
@@ -511,59 +483,6 @@ export class HttpGateway {
     const h = host.includes(':') ? `[${host}]` : host
     return port === 80 ? h : `${h}:${port}`
   }
-
-  /** The client's headers as they go on: hop-by-hop ones dropped, Host the real gateway's, no compression. */
-  #requestHeaders(s: GatewaySession, req: http.IncomingMessage): Record<string, string> {
-    const raw = req.rawHeaders
-    const out: Record<string, string> = {}
-    let host = false
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      const name = raw[i]!
-      const lower = name.toLowerCase()
-      if (NOT_RELAYED.has(lower) || lower === 'accept-encoding') continue
-      if (lower === 'host') {
-        host = true
-        out[name] = s.forward ? raw[i + 1]! : hostHeader(s.gateway)
-      } else out[name] = raw[i + 1]!
-    }
-    if (!host) out.Host = hostHeader(s.gateway)
-    out.Connection = 'keep-alive'
-    return out
-  }
-
-  /** The gateway's answer with GW-IP / X-MSN-Host pointing back at msnscope (reverse mode) and the body as decided. */
-  #answerClient(s: GatewaySession, res: http.ServerResponse, up: UpstreamResponse, messenger: string, body: Buffer, addClose: boolean): void {
-    const advertised = s.forward ? null : this.#advertised(s)
-    let value = messenger
-    if (advertised !== null) value = withGatewayIp(value, advertised)
-    if (addClose) value = formatMessengerHeader([...parseMessengerHeader(value).items, ['Session', 'close']])
-    const flat: string[] = []
-    const h = up.headers
-    for (let i = 0; i + 1 < h.length; i += 2) {
-      const name = h[i]!
-      const lower = name.toLowerCase()
-      if (NOT_RELAYED.has(lower)) continue
-      if (lower === 'x-msn-messenger') flat.push(name, value)
-      else if (advertised !== null && lower === 'x-msn-host') flat.push(name, advertised)
-      else flat.push(name, h[i + 1]!)
-    }
-    flat.push('Content-Length', String(body.length))
-    try {
-      res.writeHead(200, up.statusMessage || 'OK', flat)
-      res.end(body)
-    } catch {
-      res.destroy()
-    }
-  }
-}
-
-/** The X-MSN-Messenger value with GW-IP replaced (the usual spelling found directly, any other by parsing). */
-function withGatewayIp(value: string, gwIp: string): string {
-  const at = value.indexOf('GW-IP=')
-  if (at < 0) return replaceGatewayIp(value, gwIp)
-  const start = at + 6
-  const end = value.indexOf(';', start)
-  return value.slice(0, start) + gwIp + (end < 0 ? '' : value.slice(end))
 }
 
 const NOTHING: BodyResult = Object.freeze({ out: [], back: [], close: null }) as unknown as BodyResult
