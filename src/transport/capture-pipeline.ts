@@ -13,7 +13,8 @@ import { detectStream, DETECT_BUDGET, type StreamGuess } from '../pcap/detect.js
 import { IpDecoder, newIpView } from '../pcap/ip.js'
 import { isSupportedLinkType, networkOffset } from '../pcap/link.js'
 import type { CaptureRecord } from '../pcap/pcap-file.js'
-import { newTcpSegment, parseTcp, TcpReassembler, type TcpFlow, type TcpHandler } from '../pcap/tcp.js'
+import { newTcpSegment, parseTcp } from '../pcap/tcp-segment.js'
+import { TcpReassembler, type TcpFlow, type TcpHandler } from '../pcap/tcp.js'
 import { CaptureConns, type CaptureConn } from './capture-conns.js'
 import { GatewaySessions, type HttpStream } from './capture-gateway.js'
 

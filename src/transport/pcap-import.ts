@@ -110,20 +110,16 @@ async function* runImport(source: CaptureSource, sink: EventSink, options: Impor
     throw new MsnscopeError('EFORMAT', `${name} is not a pcap, pcapng or msnscope JSONL file (it starts with ${describeStart(first.head)})`)
   }
   result.format = sniff.format
-  let pipe: CapturePipeline | null = null
   let reader: Reader
   if (sniff.format === 'jsonl') {
     const loader = new JsonlLoader(counted)
     reader = { push: (c) => loader.push(c), end: () => { loader.end(); return null }, records: () => loader.events }
-    const finishJsonl = (): void => {
-      result.warnings.push(...loader.warnings)
-      if (loader.events === 0) throw new MsnscopeError('EFORMAT', `${name} holds no msnscope events${loader.warnings[0] !== undefined ? ` (${loader.warnings[0]})` : ''}`)
-    }
-    yield* readAll(reader, first, input, counter, total, options)
-    reader.end()
-    finishJsonl()
+    const issue = yield* readAll(reader, first, input, counter, total, options)
+    result.warnings.push(...loader.warnings)
+    if (loader.events === 0) throw new MsnscopeError('EFORMAT', `${name} holds no msnscope events${loader.warnings[0] !== undefined ? ` (${loader.warnings[0]})` : ''}`)
+    if (issue !== null) result.warnings.push(issue.message)
   } else {
-    pipe = new CapturePipeline(counted, options)
+    const pipe = new CapturePipeline(counted, options)
     reader = sniff.format === 'pcapng' ? pcapngReader(pipe, result) : classicReader(pipe, result, first.head, name)
     const issue = yield* readAll(reader, first, input, counter, total, options)
     pipe.finish()

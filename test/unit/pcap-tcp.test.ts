@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import fc from 'fast-check'
 import { IpDecoder, newIpView } from '../../src/pcap/ip.js'
 import { networkOffset } from '../../src/pcap/link.js'
-import { newTcpSegment, parseTcp, TcpReassembler, type TcpFlow } from '../../src/pcap/tcp.js'
+import { newTcpSegment, parseTcp } from '../../src/pcap/tcp-segment.js'
+import { TcpReassembler, type TcpFlow } from '../../src/pcap/tcp.js'
 import { conversation, frames, TCP, type Rec, type Seg } from '../helpers/pcap-build.js'
 
 const client = { ip: '192.0.2.10', port: 3331 }
