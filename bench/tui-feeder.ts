@@ -29,7 +29,10 @@ async function main(): Promise<void> {
       if (dash.isClosed) { resolve(); return }
       const now = Date.now()
       const due = Math.min(total, Math.floor(((now - started) / 1000) * rate))
-      while (fed < due) { dash.push(next()); fed++ }
+      // a live source hands over events a socket read at a time, not thousands at once
+      let turn = 0
+      while (fed < due && turn < 500) { dash.push(next()); fed++; turn++ }
+      if (fed < due) { setImmediate(step); return }
       const rss = process.memoryUsage.rss()
       if (rss > peakRss) peakRss = rss
       if (fed >= total) { resolve(); return }

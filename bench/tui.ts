@@ -20,6 +20,7 @@ export interface TuiBenchOptions {
 interface Figures {
   fed: number; counted: number; feedSeconds: number; frames: number; fps: number
   peakRss: number; memoryCap: number; spilledBytes: number; collections: number; maxTimerLagMs: number
+  drawMsAvg: number; drawMsMax: number; cpuSeconds: number
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -86,7 +87,8 @@ export async function benchTui(options: TuiBenchOptions = {}): Promise<Figures &
           console.log(`  counted on status line  ${last.toLocaleString('en-US')}${last === figures.fed ? ' (all)' : ' (MISMATCH)'}`)
           console.log(`  peak RSS                ${mb(figures.peakRss)} (cap ${mb(figures.memoryCap)}; ${figures.collections} forced collections)`)
           console.log(`  spilled to disk         ${mb(figures.spilledBytes)}`)
-          console.log(`  frame rate              ${figures.fps.toFixed(1)} frames/s (${figures.frames} frames)`)
+          console.log(`  frame rate              ${figures.fps.toFixed(1)} frames/s (${figures.frames} frames; drawing one takes ${figures.drawMsAvg.toFixed(1)} ms on average, ${figures.drawMsMax.toFixed(0)} ms at most)`)
+          console.log(`  CPU                     ${figures.cpuSeconds.toFixed(1)} s for ${figures.feedSeconds.toFixed(1)} s of traffic, generating the events included`)
           console.log(`  key to screen           ${keyLatencyMs.length > 0 ? `${Math.max(...keyLatencyMs)} ms worst of ${keyLatencyMs.length} (median ${median(keyLatencyMs)} ms), incl. tmux polling` : 'not measured'}`)
           console.log(`  feeder timer lag        ${figures.maxTimerLagMs} ms worst`)
           if (last !== figures.fed) throw new Error(`status line counted ${last} events, ${figures.fed} were fed`)

@@ -104,27 +104,30 @@ function headerPairs(v: unknown): Array<[string, string]> | null {
 function buildView(cmd: CommandEvent): PayloadView {
   const raw = cmd.payloadRaw
   if (raw === null) return EMPTY_VIEW
-  const parsed = parseMime(raw)
-  const dec = cmd.payload
-  // Prefer what the payload decoder found; fill gaps from our own reading of the bytes.
-  const contentType = (isObject(dec) ? str(dec.contentType) : null) ?? parsed.contentType
-  const headers = (isObject(dec) ? headerPairs(dec.headers) : null) ?? parsed.headers
-  const body = parsed.body
+  const dec = isObject(cmd.payload) ? cmd.payload : null
+  // Prefer what the payload decoder found; read the bytes ourselves only for what it left out.
+  const decodedHeaders = dec !== null ? headerPairs(dec.headers) : null
+  let parsed: ReturnType<typeof parseMime> | null = null
+  const mime = (): ReturnType<typeof parseMime> => (parsed ??= parseMime(raw))
+  const contentType = (dec !== null ? str(dec.contentType) : null) ?? (decodedHeaders !== null ? header(decodedHeaders, 'Content-Type') : mime().contentType)
+  const headers = decodedHeaders ?? mime().headers
   const ct = bareContentType(contentType)
-  let text: string | null = isObject(dec) ? str(dec.text) ?? str(dec.body) : null
-  if (text === null && body !== null && ct !== null && isTextual(ct)) text = body.toString('utf8')
+  let text: string | null = dec !== null ? str(dec.text) ?? str(dec.body) : null
+  if (text === null && ct !== null && isTextual(ct)) text = mime().body.toString('utf8')
   let p2p: P2pHeaderView | null = null
   let slp: SlpView | null = null
-  if (ct === P2P_CONTENT_TYPE && body !== null) {
-    p2p = (isObject(dec) ? p2pFromDecoded(dec) : null) ?? parseP2pHeader(body)
-    const slpText = (isObject(dec) ? slpFromDecoded(dec) : null)
-    slp = slpText ?? (p2p !== null && p2p.version === 1 ? parseSlp(body, p2p) : null)
+  if (ct === P2P_CONTENT_TYPE) {
+    p2p = (dec !== null ? p2pFromDecoded(dec) : null) ?? parseP2pHeader(mime().body)
+    slp = (dec !== null ? slpFromDecoded(dec) : null) ?? (p2p !== null && p2p.version === 1 && dec?.kind !== 'p2p' ? parseSlp(mime().body, p2p) : null)
   }
   let fileName: string | null = null
   if (slp !== null) fileName = slpFileName(slp)
   else if (ct === 'text/x-msmsgsinvite' && text !== null) fileName = header(parseHeaderBlock(text), 'Application-File')
-  if (isObject(dec)) fileName = str(dec.fileName) ?? fileName
-  return { contentType, headers, body, text, p2p, slp, fileName }
+  if (dec !== null) fileName = str(dec.fileName) ?? fileName
+  const view: PayloadView = { contentType, headers, body: null, text, p2p, slp, fileName }
+  // the body only when asked for (the detail pane), read from the bytes then
+  Object.defineProperty(view, 'body', { get: () => mime().body, enumerable: true })
+  return view
 }
 
 function isTextual(ct: string): boolean {

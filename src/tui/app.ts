@@ -76,6 +76,7 @@ class DashboardApp {
   #frames = 0
   #drawMs = 0
   #drawMsMax = 0
+  #lastDrawMs = 0
   #framesThisSecond = 0
   #fps = 0
   #rate = 0
@@ -157,7 +158,10 @@ class DashboardApp {
       return
     }
     if (this.#frameTimer !== null || this.#immediate !== null) return
-    const wait = Math.max(0, this.#lastFrame + this.#frameMs - Date.now())
+    // frames that take long are drawn less often, so drawing never takes more than about a fifth
+    // of the time and the rest stays for events and keys (a key still draws at once)
+    const interval = Math.min(500, Math.max(this.#frameMs, this.#lastDrawMs * 5))
+    const wait = Math.max(0, this.#lastFrame + interval - Date.now())
     this.#frameTimer = setTimeout(() => { this.#frameTimer = null; this.#draw() }, wait)
   }
 
@@ -179,6 +183,7 @@ class DashboardApp {
       try { this.#drawPrompt(); this.#screen.render() } catch { /* nothing more to do */ }
     }
     const ms = performance.now() - t0
+    this.#lastDrawMs = ms
     this.#frames++
     this.#framesThisSecond++
     this.#drawMs += ms
