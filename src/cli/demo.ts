@@ -34,6 +34,7 @@ Options:
   --transport T        tcp, gateway or both (default both)
   --delay MS           pause between scenario steps (default 600, 0 with --once)
   --save FILE          also save events to FILE.jsonl or FILE.pcap (repeatable)
+  --no-redact          keep secrets (tickets, cookies) in saved files
   --memory-cap SIZE    dashboard memory cap (default 300MB)
 `
 
@@ -43,7 +44,7 @@ export const run: Subcommand = async (argv, io) => {
     options: {
       json: { type: 'boolean' }, raw: { type: 'boolean' }, 'no-tui': { type: 'boolean' }, once: { type: 'boolean' },
       dialect: { type: 'string' }, transport: { type: 'string' }, delay: { type: 'string' },
-      save: { type: 'string', multiple: true }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      save: { type: 'string', multiple: true }, 'no-redact': { type: 'boolean' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   })
   if (values.help === true) { io.stdout.write(DEMO_HELP); return 0 }
@@ -60,7 +61,7 @@ export const run: Subcommand = async (argv, io) => {
 
   const out = await startLiveOutput(io, {
     json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
-    save: values.save ?? [], redact: true, title: 'msnscope demo: the lab through the proxy',
+    save: values.save ?? [], redact: values['no-redact'] !== true, title: 'msnscope demo: the lab through the proxy',
     memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
   })
   const hub = new EventHub()
