@@ -116,7 +116,8 @@ function timed(cmd: string, args: string[]): { ms: number; cpuMs: number; ok: bo
 function builtCli(): { args: string[]; what: string } {
   const built = path.join(root, 'dist', 'cli', 'main.js')
   const newest = Math.max(...['src/transport/pcap-import.ts', 'src/transport/capture-pipeline.ts', 'src/pcap/tcp.ts', 'src/cli/read.ts'].map((f) => statSync(path.join(root, f)).mtimeMs))
-  if (existsSync(built) && statSync(path.join(root, 'dist', 'transport', 'pcap-import.js')).mtimeMs >= newest) return { args: [built], what: 'built CLI' }
+  const module = path.join(root, 'dist', 'transport', 'pcap-import.js')
+  if (existsSync(built) && existsSync(module) && statSync(module).mtimeMs >= newest) return { args: [built], what: 'built CLI' }
   return { args: ['--import', 'tsx', 'src/cli/main.ts'], what: 'sources through tsx; npm run build first for the built CLI' }
 }
 
