@@ -1,6 +1,7 @@
 /**
  * Secrets out of saved files: MD5 login hashes, Passport tickets, SSO tickets and MBI proofs,
- * circle tickets, switchboard cookies and the authentication headers of the login profile.
+ * circle tickets, switchboard cookies, the authentication headers of the login profile and the
+ * AuthCookie of file-transfer invitations.
  * Each secret is replaced by a pseudonym of the same length and shape (letters stay letters,
  * digits stay digits), the same within a run, so that saved files keep their byte counts and a
  * cookie in XFR still matches the one in the switchboard's USR.
@@ -13,13 +14,28 @@ import type { CommandEvent } from '../protocol/events.js'
 const AUTH = new Set(['MD5', 'TWN', 'SSO', 'SHA'])
 /** Login-profile headers that carry authentication material. */
 const SECRET_HEADERS = ['MSPAuth', 'MSPProf', 'sid', 'kv', 'ClientIP', 'ClientPort']
+/** File-transfer invitations carry the key to the peer's direct connection. */
+const INVITE_SECRETS = ['AuthCookie']
 
 export class Redactor {
   readonly #key: Buffer
   constructor(key: Buffer = randomBytes(32)) { this.#key = key }
 
-  /** A same-length, same-shape pseudonym of an ASCII secret. */
+  /**
+   * A same-length, same-shape pseudonym of an ASCII secret. Tickets of the form `t=…&p=…` keep
+   * their short keys, so a masked ticket still reads as one.
+   */
   mask(secret: string): string {
+    if (secret.includes('&') || /^[a-z]{1,3}=/.test(secret)) {
+      return secret.split('&').map((part) => {
+        const m = /^([a-z]{1,3}=)(.*)$/.exec(part)
+        return m === null ? this.#mask(part) : m[1]! + this.#mask(m[2]!)
+      }).join('&')
+    }
+    return this.#mask(secret)
+  }
+
+  #mask(secret: string): string {
     const h = createHmac('sha256', this.#key).update(secret).digest()
     let out = ''
     for (let i = 0; i < secret.length; i++) {
@@ -60,9 +76,12 @@ export class Redactor {
   redact(cmd: CommandEvent): CommandEvent | null {
     const idx = this.#secretArgs(cmd)
     let payload = cmd.payloadRaw
-    if (cmd.from === 'server' && cmd.verb === 'MSG' && payload !== null && payload.includes('x-msmsgsprofile')) {
+    const secretHeaders = cmd.verb !== 'MSG' || payload === null ? null
+      : cmd.from === 'server' && payload.includes('x-msmsgsprofile') ? SECRET_HEADERS
+        : payload.includes('x-msmsgsinvite') ? INVITE_SECRETS : null
+    if (secretHeaders !== null && payload !== null) {
       let text = payload.toString('latin1')
-      for (const h of SECRET_HEADERS) {
+      for (const h of secretHeaders) {
         text = text.replace(new RegExp(`^(${h}:[ \\t]*)([^\\r\\n]*)`, 'm'), (_m, head: string, value: string) => head + this.mask(value))
       }
       const masked = Buffer.from(text, 'latin1')
