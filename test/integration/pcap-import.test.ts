@@ -5,13 +5,17 @@
  * a stream read as it arrives).
  */
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
 import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { gzipSync } from 'node:zlib'
+import fc from 'fast-check'
 import { MsnscopeError } from '../../src/errors.js'
 import type { ScopeEvent } from '../../src/events.js'
 import { toJsonLine } from '../../src/sinks/json.js'
 import { captureEvents, importCapture, type ImportOptions, type ImportResult } from '../../src/transport/pcap-import.js'
+import { repoRoot } from '../helpers/capture-truth.js'
 import { conversation, ethernet, frames, ipv4, pcapFile, pcapngFile, tcp, TCP, type Rec } from '../helpers/pcap-build.js'
 
 const alice = { ip: '192.0.2.10', port: 3331 }
@@ -194,4 +198,24 @@ test('standard input is decoded as packets arrive, in batches a TUI can take', a
   while (step.done !== true) { total += step.value.length; step = await batches.next() }
   assert.equal(total, step.value.events)
   assert.equal(step.value.name, 'standard input')
+})
+
+test('damaged captures never crash the import: random bytes flipped, cut anywhere (property)', async () => {
+  const gateway = readFileSync(path.join(repoRoot, 'captures', 'msnp-gateway.pcap'))
+  const inputs = [sample, gateway.subarray(0, 20000)]
+  await fc.assert(fc.asyncProperty(
+    fc.nat({ max: inputs.length - 1 }), fc.array(fc.tuple(fc.nat(), fc.nat({ max: 255 })), { maxLength: 40 }), fc.nat(),
+    async (which, flips, cutAt) => {
+      const file = Buffer.from(inputs[which]!)
+      // keep the file header so that the packets themselves are what is damaged
+      for (const [at, value] of flips) file.writeUInt8(value, 24 + (at % (file.length - 24)))
+      const cut = file.subarray(0, 24 + (cutAt % (file.length - 23)))
+      try {
+        const { events } = await run(cut)
+        for (const e of events) assert.ok(typeof e.seq === 'number' && typeof e.ts === 'string')
+      } catch (err) {
+        assert.ok(err instanceof MsnscopeError, String(err))
+      }
+    },
+  ), { numRuns: Number(process.env.FUZZ_RUNS ?? 60) })
 })
