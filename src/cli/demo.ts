@@ -14,6 +14,7 @@ import { HttpGateway } from '../transport/http-gateway.js'
 import { TcpProxy } from '../transport/tcp-proxy.js'
 import { SessionTracker } from '../session/tracker.js'
 import { usageError, type Subcommand } from './io.js'
+import { liveControls } from './live-controls.js'
 import { startLiveOutput } from './live-output.js'
 import { megabytes, positiveInt } from './options.js'
 
@@ -59,18 +60,22 @@ export const run: Subcommand = async (argv, io) => {
   const once = values.once === true
   const delayMs = values.delay === undefined ? (once ? 0 : 600) : values.delay === '0' ? 0 : positiveInt('--delay', values.delay, 600)
 
+  const hub = new EventHub()
+  const live = liveControls(hub, null)
   const out = await startLiveOutput(io, {
     json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
     save: values.save ?? [], redact: values['no-redact'] !== true, title: 'msnscope demo: the lab through the proxy',
     memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
+    controls: live.controls,
   })
-  const hub = new EventHub()
   const tracker = new SessionTracker()
   hub.addSink(out.sink)
   const lab = await startLabServer({ host: '127.0.0.1' })
   const labGateway = await startLabGateway({ host: '127.0.0.1', gwIp: null, backend: { ns: lab.ns, sb: lab.sb } })
   const proxy = new TcpProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: lab.ds, hub, tracker })
   const gateway = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, upstream: labGateway.address, hub, tracker })
+  proxy.decider = live.decider
+  gateway.decider = live.decider
   const stopped = new Promise<void>((resolve) => {
     io.stopSignal.addEventListener('abort', () => resolve(), { once: true })
     void out.closed.then(() => resolve())
@@ -80,6 +85,7 @@ export const run: Subcommand = async (argv, io) => {
   let failures = 0
   try {
     const tcp = await proxy.start()
+    live.attach(proxy)
     const http = await gateway.start()
     if (out.mode === 'lines') io.stderr.write(`msnscope demo: lab server at ${lab.ds.host}:${lab.ds.port}, proxy at ${tcp.host}:${tcp.port} (TCP) and ${http.host}:${http.port} (HTTP gateway)\n`)
     const transports = transport === 'both' ? ['tcp', 'gateway'] : [transport]

@@ -4,6 +4,7 @@ import { EventHub } from '../transport/hub.js'
 import { DEFAULT_GATEWAY_UPSTREAM, HttpGateway } from '../transport/http-gateway.js'
 import { TcpProxy } from '../transport/tcp-proxy.js'
 import { usageError, type Subcommand } from './io.js'
+import { liveControls } from './live-controls.js'
 import { startLiveOutput } from './live-output.js'
 import { duration, hostPort, listenAddress, megabytes, positiveInt } from './options.js'
 import { RULE_HELP, RULE_OPTIONS, rulesFromFlags } from './rule-flags.js'
@@ -85,11 +86,12 @@ export const run: Subcommand = async (argv, io) => {
   const gatewayUpstream = hostPort('--gateway-upstream', values['gateway-upstream'] ?? `${DEFAULT_GATEWAY_UPSTREAM.host}:${DEFAULT_GATEWAY_UPSTREAM.port}`, 80)
   const hub = new EventHub()
   const rules = await rulesFromFlags(values, { watch: true, emit: (ev) => hub.emit(ev) })
+  const live = liveControls(hub, rules === null ? null : { decide: rules.engine.decide, reload: () => rules.reload() })
   const out = await startLiveOutput(io, {
     json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
     save: values.save ?? [], redact: values['no-redact'] !== true, title: `msnscope proxy ${listen.host}:${listen.port} → ${upstream.host}:${upstream.port}`,
     memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
-    ...(rules !== null ? { controls: { reloadRules: () => rules.reload() } } : {}),
+    controls: live.controls,
   })
   const proxy = new TcpProxy({
     listen, upstream, hub, mode,
@@ -111,9 +113,9 @@ export const run: Subcommand = async (argv, io) => {
     ...(values['idle-timeout'] !== undefined ? { idleTimeoutMs: duration('--idle-timeout', values['idle-timeout'], 5 * 60_000) } : {}),
     limits: { maxLine: positiveInt('--max-line', values['max-line'], 16384), maxPayload: positiveInt('--max-payload', values['max-payload'], 1048576) },
   })
+  proxy.decider = live.decider
+  if (gateway !== null) gateway.decider = live.decider
   if (rules !== null) {
-    proxy.decider = rules.engine.decide
-    if (gateway !== null) gateway.decider = rules.engine.decide
     proxy.addSink(rules.engine.observe)
     if (out.mode !== 'tui') {
       for (const line of rules.listing()) io.stderr.write(`msnscope proxy: rule ${line}\n`)
@@ -123,6 +125,7 @@ export const run: Subcommand = async (argv, io) => {
   }
   try {
     const addr = await proxy.start()
+    live.attach(proxy)
     if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: listening on ${addr.host}:${addr.port}${mode === 'explicit' ? `, upstream ${upstream.host}:${upstream.port}` : ` (${mode})`}\n`)
     if (gateway !== null) {
       const g = await gateway.start()

@@ -33,7 +33,7 @@ export class Interceptor {
   #maybeHold(event: CommandScopeEvent, d: Decision): Decision | Promise<Decision> {
     const f = this.filter
     if (f === null || d.verdict === 'drop' || d.verdict === 'close' || !f.match(event)) return d
-    const shown = this.hub.emit({ ...event, tags: [...(event.tags ?? []), 'held'] } as never)
+    const shown = this.hub.emit({ ...event, ts: event.ts === '' ? this.hub.now() : event.ts, tags: [...(event.tags ?? []), 'held'] } as never)
     return new Promise<Decision>((resolve) => this.#held.set(shown.seq, { resolve, decision: d }))
   }
 
