@@ -15,7 +15,9 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 const SELF = fileURLToPath(import.meta.url)
-const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 3)
+const SECONDS = Number(process.env.BENCH_GATEWAY_SECONDS ?? 1.5)
+/** each path is measured this many times, interleaved with the others; medians are printed */
+const ROUNDS = Number(process.env.BENCH_GATEWAY_ROUNDS ?? 3)
 const HOST = '127.0.0.1'
 
 const MIME = 'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nX-MMS-IM-Format: FN=Arial; EF=; CO=0; CS=0; PF=22\r\n\r\n'
@@ -129,6 +131,16 @@ function cpuMs(pid: number | undefined): number {
   } catch { return 0 }
 }
 
+type Median = LoadResult & { cpuUs: number | null }
+
+/** Each figure's median over the runs (a busy machine disturbs some runs, not most). */
+function median(runs: Median[]): Median {
+  const mid = <T>(xs: T[]): T => xs[Math.floor(xs.length / 2)]!
+  const of = (f: (r: Median) => number): number => mid(runs.map(f).sort((a, b) => a - b))
+  const cpu = runs.every((r) => r.cpuUs !== null) ? of((r) => r.cpuUs!) : null
+  return { requests: of((r) => r.requests), reqPerSec: of((r) => r.reqPerSec), p50ms: of((r) => r.p50ms), p99ms: of((r) => r.p99ms), cpuUs: cpu }
+}
+
 /** Load one port and measure the CPU the relay process spent per request. */
 async function measure(port: number, sessions: number, relay: ChildProcess | null): Promise<LoadResult & { cpuUs: number | null }> {
   const c0 = cpuMs(relay?.pid)
@@ -151,13 +163,17 @@ export async function benchGateway(): Promise<void> {
   const scopeJson = start(['scope', String(upstreamPort), 'json'])
   const [relayPort, scopePort, jsonPort] = (await Promise.all([relay.firstLine, scope.firstLine, scopeJson.firstLine])).map(Number) as [number, number, number]
   try {
-    console.log(`gateway: closed-loop requests, ${SECONDS}s per run; a ${toServer(10).length} B MSG in every request, a ${fromServer.length} B MSG in every answer`)
+    console.log(`gateway: closed-loop requests; a ${toServer(10).length} B MSG in every request, a ${fromServer.length} B MSG in every answer; medians of ${ROUNDS} interleaved runs of ${SECONDS}s per path`)
     console.log('sessions  path         req/s   p50 ms  p99 ms  relay CPU µs/req')
     for (const sessions of [1, 10, 50]) {
-      const direct = await measure(upstreamPort, sessions, null)
-      const bare = await measure(relayPort, sessions, relay.child)
-      const ours = await measure(scopePort, sessions, scope.child)
-      const withJson = await measure(jsonPort, sessions, scopeJson.child)
+      const runs: Array<Array<LoadResult & { cpuUs: number | null }>> = [[], [], [], []]
+      for (let round = 0; round < ROUNDS; round++) {
+        runs[0]!.push(await measure(upstreamPort, sessions, null))
+        runs[1]!.push(await measure(relayPort, sessions, relay.child))
+        runs[2]!.push(await measure(scopePort, sessions, scope.child))
+        runs[3]!.push(await measure(jsonPort, sessions, scopeJson.child))
+      }
+      const [direct, bare, ours, withJson] = runs.map(median) as [Median, Median, Median, Median]
       for (const [name, r] of [['direct', direct], ['http-proxy', bare], ['msnscope', ours], ['  + --json', withJson]] as const) {
         console.log(`${String(sessions).padStart(8)}  ${name.padEnd(10)} ${r.reqPerSec.toFixed(0).padStart(7)}  ${r.p50ms.toFixed(3).padStart(6)}  ${r.p99ms.toFixed(3).padStart(6)}  ${r.cpuUs === null ? '' : r.cpuUs.toFixed(0).padStart(8)}`)
       }

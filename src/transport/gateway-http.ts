@@ -68,7 +68,6 @@ export class BodyReader {
         const declared = r.req.headers['content-length']
         r.finish({ ok: false, status: 408, got: r.got(), reason: `request body incomplete after ${this.timeoutMs} ms: ${r.got()}${declared !== undefined ? ` of ${declared}` : ''} bytes` })
       }
-      if (this.#reading.size === 0 && this.#timer !== null) { clearInterval(this.#timer); this.#timer = null }
     }, Math.max(20, Math.min(1000, this.timeoutMs / 4)))
     this.#timer.unref()
   }

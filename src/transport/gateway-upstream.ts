@@ -79,7 +79,7 @@ export class GatewayUpstream {
 
   constructor(o: GatewayUpstreamOptions) {
     this.#o = o
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: o.maxSockets ?? 256, maxFreeSockets: 64, scheduling: 'lifo' })
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: o.maxSockets ?? 256 })
     this.#relay = httpProxy.createProxyServer({ agent: this.agent, xfwd: false, ...(o.localAddress !== undefined ? { localAddress: o.localAddress } : {}) })
     this.#relay.on('error', () => { /* reported through each request's callback */ })
   }
@@ -127,7 +127,7 @@ export class GatewayUpstream {
     })
   }
 
-  /** One timer for every outstanding request: cheaper than a timer each. */
+  /** One timer, started with the first request, for every outstanding request: cheaper than a timer each. */
   #watch(): void {
     if (this.#timer !== null) return
     const every = Math.max(50, Math.min(1000, this.#o.timeoutMs / 4))
@@ -138,7 +138,6 @@ export class GatewayUpstream {
         this.#finish(out, { ok: false, error: `no complete answer within ${this.#o.timeoutMs} ms` })
         out.proxyReq?.destroy()
       }
-      if (this.#inFlight.size === 0 && this.#timer !== null) { clearInterval(this.#timer); this.#timer = null }
     }, every)
     this.#timer.unref()
   }
