@@ -44,7 +44,6 @@ export interface DecoderOptions {
 
 /** Node's own slice decoders, without Buffer#toString's argument handling. */
 interface SliceableBuffer extends Buffer { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string }
-const HIGH_BYTE = /[\x80-\xff]/
 const LF = 0x0a
 const CR = 0x0d
 const EMPTY: Buffer = Buffer.alloc(0)
@@ -229,7 +228,8 @@ export class MsnpDecoder {
     // command lines are ASCII almost always: read them as latin1 (the cheapest decode), and
     // decode as UTF-8 only lines with high bytes, keeping latin1 for lines that are not UTF-8
     let text = (buf as SliceableBuffer).latin1Slice(start, end)
-    if (HIGH_BYTE.test(text)) {
+    // a latin1 string is ASCII exactly when its UTF-8 length equals its length
+    if (Buffer.byteLength(text, 'utf8') !== text.length) {
       if (isUtf8(buf.subarray(start, end))) text = (buf as SliceableBuffer).utf8Slice(start, end)
       else wire = { ...wire, latin1: true }
     }
