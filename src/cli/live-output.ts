@@ -1,7 +1,7 @@
 /**
  * Where a live source's events go: JSON lines on stdout (`--json`), the dashboard on a terminal,
  * or one readable line per event (`--no-tui`, or stdout not a terminal); plus `--save` files.
- * Output to stdout is written in batches, once per turn of the event loop.
+ * Output to stdout is written in batches (every 10 ms at most, or every 512 lines).
  */
 import type { EventSink, ScopeEvent } from '../events.js'
 import { MsnscopeError } from '../errors.js'
@@ -83,8 +83,9 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
     }
     sinks.push((ev) => {
       pending.push(mode === 'json' ? toJsonLine(ev, { raw: o.raw }) : formatEventLine(ev, { color, ...(width !== undefined ? { width } : {}) }))
+      // one write per batch: at most 10 ms late, or as soon as 512 lines wait
       if (pending.length >= 512) flush()
-      else if (!scheduled) { scheduled = true; setImmediate(flush) }
+      else if (!scheduled) { scheduled = true; setTimeout(flush, 10).unref() }
     })
     closers.push(flush)
   }
