@@ -7,8 +7,8 @@
 // rules
 export type {
   ActionFunction, ActionType, BlockAction, CloseAction, CommandView, InjectAction, InjectCommand, LoadedRule, LogAction,
-  Match, MatchFunction, MatchSpec, MaybePromise, PassAction, Pattern, RejectAction, Rewriter, RewriteAction, Rule, RuleAction,
-  ShortAction, TagAction,
+  Match, MatchFunction, MatchSpec, MaybePromise, PassAction, Pattern, RejectAction, ReplayAction, Rewriter, RewriteAction, Rule,
+  RuleAction, ShortAction, TagAction,
 } from './rules/rule.js'
 export type { Decider, Decision, DecisionContext } from './rules/decision.js'
 export { FORWARD, passThrough } from './rules/decision.js'
@@ -21,7 +21,7 @@ export { invitationCancel, textPayload } from './rules/answers.js'
 export { maskWords } from './rules/actions.js'
 export { DryRun, type DryRunHit } from './rules/dry-run.js'
 export {
-  installPresets, loadPolicyFile, loadRuleFile, RuleFiles, startRules, systemClock,
+  installPresets, loadPolicyFile, loadRuleFile, loadRules, MAX_REPLAY_COMMANDS, RuleFiles, startRules, systemClock,
   type ActiveRules, type PresetOptions, type RuleSetup,
 } from './rules/load.js'
 

@@ -7,11 +7,13 @@
 import { encodeCommand } from '../protocol/encoder.js'
 import type { Side } from '../protocol/events.js'
 import { encodeMime, parseMime, rewriteText, scanBlocks, type MimeHeader } from '../protocol/mime.js'
+import type { ReplayableCommand } from '../replay/inject.js'
 import { freshTrId, serverMsg, textPayload } from './answers.js'
 import type { DecisionContext } from './decision.js'
 import { wordsRegExp } from './matchers.js'
 import type { ConnMemory } from './memory.js'
 import type { CommandView, InjectCommand, MaybePromise, RewriteAction, Rule, RuleAction } from './rule.js'
+import { checkAction } from './validate.js'
 
 /** Run `f` on a value that may be a promise, staying synchronous when it is not. */
 export function chain<T, R>(v: MaybePromise<T>, f: (t: T) => MaybePromise<R>): MaybePromise<R> {
@@ -27,6 +29,7 @@ export type ResolvedAction =
   | { type: 'reject'; code?: number; status?: number; close: boolean }
   | { type: 'rewrite'; bytes: Buffer }
   | { type: 'inject'; items: InjectItem[]; original: 'forward' | 'drop' }
+  | { type: 'replay'; times: number; to?: Side; sequence?: readonly ReplayableCommand[] }
   | { type: 'close' }
   | { type: 'tag'; tags: string[] }
 
@@ -95,8 +98,11 @@ function normalize(a: RuleAction | string): RuleAction {
   return typeof a === 'string' ? { type: a } as RuleAction : a
 }
 
-/** Call an action's functions and return plain data. */
-export function resolveAction(action: Rule['action'], c: CommandView): MaybePromise<ResolvedAction> {
+/**
+ * Call an action's functions and return plain data. `sequence` is the recording a replay
+ * action's `file` held when the rule loaded.
+ */
+export function resolveAction(action: Rule['action'], c: CommandView, sequence?: readonly ReplayableCommand[]): MaybePromise<ResolvedAction> {
   const a0 = typeof action === 'function' ? action(c) : action
   return chain(a0, (raw) => {
     const a = normalize(raw)
@@ -118,6 +124,17 @@ export function resolveAction(action: Rule['action'], c: CommandView): MaybeProm
           const items = arr.map((command) => ({ to: typeof command === 'object' && command.to !== undefined ? command.to : a.to, command }))
           return { type: 'inject', items, original: a.original ?? 'forward' } as ResolvedAction
         })
+      }
+      case 'replay': {
+        if (typeof action === 'function') {
+          // a function's result was not there to check when the rule loaded
+          const problem = checkAction(a)
+          if (problem !== null) throw new Error(problem)
+        }
+        if (a.file !== undefined && (sequence === undefined || typeof action === 'function')) {
+          throw new Error(`action.file ${a.file} is read when the rules load: a replay of a recording must be the rule's action itself, not the result of a function`)
+        }
+        return { type: 'replay', times: a.times ?? 1, ...(a.to !== undefined ? { to: a.to } : {}), ...(a.file !== undefined && sequence !== undefined ? { sequence } : {}) }
       }
       default: throw new Error(`unknown action type ${JSON.stringify((a as { type?: unknown }).type)}`)
     }

@@ -46,6 +46,8 @@ function subject(m: MatchSpec): string {
   return `${verbs}${from}${rest.length > 0 ? ' ' + list(rest, 'and') : ''}`
 }
 
+const timesWord = (n: number): string => n === 1 ? 'once' : n === 2 ? 'twice' : `${n} times`
+
 function actionPhrase(a: RuleAction | string): [verb: string, after: string] {
   const act = typeof a === 'string' ? { type: a } as RuleAction : a
   switch (act.type) {
@@ -63,6 +65,13 @@ function actionPhrase(a: RuleAction | string): [verb: string, after: string] {
       return ['Rewrites', ` (${list(parts, 'and')})`]
     }
     case 'inject': return [`Sends extra commands to the ${act.to} on`, act.original === 'drop' ? ' instead of it' : '']
+    case 'replay': {
+      const times = timesWord(act.times ?? 1)
+      const to = act.to === undefined ? '' : ` to the ${act.to}`
+      if (act.file === undefined) return ['Forwards', ` and replays it ${times}${to}`]
+      const conn = act.conn === undefined ? '' : ` (connection ${act.conn})`
+      return ['Forwards', `, then sends the client commands recorded in ${act.file}${conn} ${times}${to}`]
+    }
     case 'close': return ['Closes the connection on', '']
     case 'tag': return ['Tags', ` as ${list(act.tags.map((t) => `"${t}"`), 'and')}`]
     case 'log': return ['Logs', act.message !== undefined ? ` as "${act.message}"` : '']

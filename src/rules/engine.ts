@@ -6,14 +6,16 @@
  *
  * Promises: a rule that throws becomes a `rule-error` event and is skipped; an asynchronous rule
  * that has not settled within the timeout becomes a `rule-error` and the command gets the default
- * action; replies to commands the engine sent to the server never reach the client, and the
- * acknowledgements of P2P messages it made (or the later chunks of one it blocked) go nowhere.
+ * action; replies to commands the engine sent to the server (injections, declines, replayed
+ * copies) never reach the client, and the acknowledgements of P2P messages it made (or the later
+ * chunks of one it blocked) go nowhere.
  * A synchronous rule that never returns cannot be stopped: that is out of scope.
  */
 import type { CommandScopeEvent, EventSink, ScopeEvent, StatsEvent } from '../events.js'
 import { MsnscopeError } from '../errors.js'
 import { encodeCommand } from '../protocol/encoder.js'
-import { blockAnswer, rejectAnswer } from './answers.js'
+import { replayInjections } from '../replay/inject.js'
+import { blockAnswer, freshTrId, rejectAnswer } from './answers.js'
 import { chain, injectBytes, resolveAction, type ResolvedAction } from './actions.js'
 import { FORWARD, type Decision, type DecisionContext } from './decision.js'
 import { Memory, type ConnMemory } from './memory.js'
@@ -80,6 +82,10 @@ export class RuleEngine {
     for (const r of rules) {
       const other = taken.get(r.rule.name)
       if (other !== undefined) throw new MsnscopeError('ERULE', `${source}: rule "${r.rule.name}" (#${r.index}): the name is already used by a rule in ${other}`)
+      const a = r.rule.action
+      if (typeof a === 'object' && a.type === 'replay' && a.file !== undefined && r.sequence === undefined) {
+        throw new MsnscopeError('ERULE', `${source}: rule "${r.rule.name}" (#${r.index}): action.file ${a.file} was not read: load these rules with loadRuleFile() or loadRules()`)
+      }
     }
     this.#sources.set(source, [...rules])
     this.#flatten()
@@ -153,7 +159,7 @@ export class RuleEngine {
   }
 
   #evaluate(lr: LoadedRule, view: CommandView): MaybePromise<Outcome> {
-    return chain(lr.test(view), (matched) => matched ? resolveAction(lr.rule.action, view) : null)
+    return chain(lr.test(view), (matched) => matched ? resolveAction(lr.rule.action, view, lr.sequence) : null)
   }
 
   #run(rules: readonly LoadedRule[], start: number, view: CommandView, ctx: DecisionContext, mem: ConnMemory, tags: string[], tagRule: string | null, events: PendingEvent[]): Decision | Promise<Decision> {
@@ -227,6 +233,12 @@ export class RuleEngine {
       case 'inject': {
         const inject = injectBytes(out.items, view, ctx, mem)
         return { verdict: out.original === 'drop' ? 'drop' : 'forward', action: 'inject', inject, ...extra }
+      }
+      case 'replay': {
+        // fresh TrIDs are remembered, so the server's replies to the copies stop here
+        const fresh: DecisionContext = { nextClientTrId: () => freshTrId(ctx, mem) }
+        const inject = replayInjections(view.event.command, out.times, fresh, { ...(out.to !== undefined ? { to: out.to } : {}), ...(out.sequence !== undefined ? { sequence: out.sequence } : {}) })
+        return { verdict: 'forward', action: 'replay', inject, ...extra }
       }
       case 'reject': {
         // a server cannot be answered with an error: refuse it as a block

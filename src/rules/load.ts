@@ -1,12 +1,13 @@
 /**
  * Rule files: the only part of rules/ that does I/O. TypeScript and JavaScript rule scripts are
  * imported through tsx (no build step), policy files (.yaml, .yml) parsed and compiled; every
- * file is validated as a whole, then watched and reloaded when it changes.
+ * file is validated as a whole, the recordings its replay rules name are read (once, relative
+ * to the file), then the file is watched and reloaded when it changes.
  *
  * Promises: a file that fails to load the first time is an error a person must fix (thrown);
  * one that fails on a later reload leaves its previous rules active and is reported (a
  * `rule-error` event and an `error` notice) with the reason. Only the named file is watched,
- * not the modules it imports.
+ * not the modules it imports nor the recordings it replays.
  */
 import { EventEmitter } from 'node:events'
 import { watch, type FSWatcher } from 'node:fs'
@@ -15,6 +16,8 @@ import { basename, dirname, extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { MsnscopeError } from '../errors.js'
 import type { RuleErrorEvent, StatsEvent } from '../events.js'
+import { loadReplaySequence } from '../replay/api.js'
+import type { ReplayableCommand } from '../replay/inject.js'
 import { describeRule } from './describe.js'
 import { RuleEngine, type Clock, type DefaultAction } from './engine.js'
 import { policyRules } from './policy.js'
@@ -50,6 +53,40 @@ async function importScript(path: string): Promise<Record<string, unknown>> {
   return await tsImport(pathToFileURL(resolve(path)).href, import.meta.url) as Record<string, unknown>
 }
 
+/** At most this many commands are sent for one match of a replay rule (times × its recording). */
+export const MAX_REPLAY_COMMANDS = 1000
+
+/**
+ * Validate rules and read the recordings their replay actions name (`file`, relative to `dir`,
+ * default the working directory; each recording once). Throws MsnscopeError (ERULE) naming the
+ * source, the rule and the problem.
+ */
+export async function loadRules(value: unknown, source: string, options: { dir?: string } = {}): Promise<LoadedRule[]> {
+  const rules = validateRules(value, source)
+  const read = new Map<string, Promise<ReplayableCommand[]>>()
+  const out: LoadedRule[] = []
+  for (const lr of rules) {
+    const a = lr.rule.action
+    if (typeof a !== 'object' || a.type !== 'replay' || a.file === undefined) { out.push(lr); continue }
+    const at = `${source}: rule "${lr.rule.name}" (#${lr.index}): action.file ${a.file}`
+    const file = resolve(options.dir ?? '.', a.file)
+    const key = `${a.conn ?? ''}\n${file}`
+    let pending = read.get(key)
+    if (pending === undefined) read.set(key, pending = loadReplaySequence(file, a.conn !== undefined ? { conn: a.conn } : {}))
+    let sequence: ReplayableCommand[]
+    try { sequence = await pending } catch (err) {
+      throw new MsnscopeError('ERULE', `${at}: ${message(err)}`, { cause: err })
+    }
+    if (sequence.length === 0) throw new MsnscopeError('ERULE', `${at}: ${a.conn !== undefined ? `connection ${a.conn} of the recording has` : 'the recording holds'} no client commands`)
+    const times = a.times ?? 1
+    if (sequence.length * times > MAX_REPLAY_COMMANDS) {
+      throw new MsnscopeError('ERULE', `${at}: ${sequence.length} recorded commands ${times} times is more than ${MAX_REPLAY_COMMANDS} commands for one match`)
+    }
+    out.push({ ...lr, sequence })
+  }
+  return out
+}
+
 /** Load and validate one rule file (script or policy). Throws MsnscopeError (ERULE) saying why. */
 export async function loadRuleFile(path: string): Promise<LoadedRule[]> {
   const ext = extname(path).toLowerCase()
@@ -58,14 +95,14 @@ export async function loadRuleFile(path: string): Promise<LoadedRule[]> {
     try { text = await readFile(path, 'utf8') } catch (err) {
       throw new MsnscopeError('ERULE', `${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? message(err)}`, { cause: err })
     }
-    return validateRules(policyRules(text, path), path)
+    return loadRules(policyRules(text, path), path, { dir: dirname(path) })
   }
   if (!SCRIPT_EXTENSIONS.has(ext)) throw new MsnscopeError('ERULE', `${path}: a rule file must be a script (.ts, .js, .mjs …) or a policy (.yaml, .yml)`)
   let mod: Record<string, unknown>
   try { mod = await importScript(path) } catch (err) {
     throw new MsnscopeError('ERULE', `${path}: cannot load: ${message(err)}`, { cause: err })
   }
-  return validateRules(exportedRules(mod), path)
+  return loadRules(exportedRules(mod), path, { dir: dirname(path) })
 }
 
 /** Load a policy file's rules only (for `--policy`, which insists on YAML). */

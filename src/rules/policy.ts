@@ -11,6 +11,9 @@
  * presence: block                 # status changes after sign-in are not passed on
  * personal-messages: block        # personal messages are not published
  * rate-limit: { messages: 20, per: 1m }
+ * replay:                         # a match, and how to replay what it matches
+ *   - { verb: MSG, from: client, text: ping, times: 2, to: server }
+ *   - { name: greeting, verb: MSG, text: '!greeting', file: greeting.jsonl }
  * rules:                          # declarative rules: name, match, action
  *   - { name: no typing, match: { verb: MSG, contentType: text/x-msmsgscontrol }, action: block }
  * ```
@@ -20,11 +23,13 @@
  */
 import { parseDocument } from 'yaml'
 import { MsnscopeError } from '../errors.js'
-import { globToRegExp } from './matchers.js'
+import { checkMatch, globToRegExp } from './matchers.js'
 import { MESSAGE_VERBS } from './presets.js'
-import type { CommandView, Rule } from './rule.js'
+import type { CommandView, MatchSpec, ReplayAction, Rule } from './rule.js'
+import { checkAction } from './validate.js'
 
-const TOP_KEYS = ['block-all', 'accounts', 'contacts', 'file-transfers', 'words', 'presence', 'personal-messages', 'rate-limit', 'rules']
+const TOP_KEYS = ['block-all', 'accounts', 'contacts', 'file-transfers', 'words', 'presence', 'personal-messages', 'rate-limit', 'replay', 'rules']
+const REPLAY_KEYS = ['times', 'to', 'file', 'conn']
 
 /** Connections remembered by stateful policy rules (presence, rate limit). */
 const MAX_TRACKED = 4096
@@ -234,9 +239,39 @@ export function compilePolicy(p: unknown): Rule[] {
     })
   }
 
+  // after the entries that block or rewrite: what they stop is not replayed
+  if (p.replay !== undefined) rules.push(...replayRules(p.replay))
+
   if (p.rules !== undefined) {
     if (!Array.isArray(p.rules)) fail('rules', 'must be a list of rules (name, match, action)')
     for (const r of regexps(p.rules) as unknown[]) rules.push(r as Rule)
   }
   return rules
+}
+
+/** `replay:` entries: each is a match (verb, from, text …) plus times, to, file, conn and a name. */
+function replayRules(v: unknown): Rule[] {
+  const list = Array.isArray(v) ? v : [v]
+  if (list.length === 0) fail('replay', 'is an empty list')
+  const names = new Set<string>()
+  return list.map((entry: unknown, i): Rule => {
+    const at = Array.isArray(v) ? `replay[${i}]` : 'replay'
+    if (!isObject(entry)) return fail(at, 'must be a match with times, to, file or conn ({ verb: MSG, from: client, times: 2 })')
+    const { name, ...rest } = entry
+    if (name !== undefined && (typeof name !== 'string' || name.trim() === '')) fail(`${at}.name`, 'must be a non-empty string')
+    const action: Record<string, unknown> = { type: 'replay' }
+    const match: Record<string, unknown> = {}
+    for (const [k, x] of Object.entries(rest)) (REPLAY_KEYS.includes(k) ? action : match)[k] = x
+    // replaying every command (sign-in included) would break every session
+    if (Object.keys(match).length === 0) fail(at, 'needs a match (verb, from, text …): replaying every command would break every session')
+    const spec = regexps(match)
+    const badMatch = checkMatch(spec, at)
+    if (badMatch !== null) throw new PolicyError(/is not a match key/.test(badMatch) ? badMatch.replace(/\)$/, '; for the replay itself: name, times, to, file, conn)') : badMatch)
+    const badAction = checkAction(action, at)
+    if (badAction !== null) throw new PolicyError(badAction)
+    const ruleName = `policy: ${typeof name === 'string' ? name.trim() : `replay${Array.isArray(v) && list.length > 1 ? ` #${i + 1}` : ''}`}`
+    if (names.has(ruleName)) fail(`${at}.name`, `"${ruleName}" is used by an earlier replay entry`)
+    names.add(ruleName)
+    return { name: ruleName, match: spec as MatchSpec, action: action as unknown as ReplayAction }
+  })
 }

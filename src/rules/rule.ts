@@ -11,6 +11,7 @@
  */
 import type { CommandScopeEvent, Transport } from '../events.js'
 import type { DecodedPayload, Fields, Role, Side } from '../protocol/events.js'
+import type { ReplayableCommand } from '../replay/inject.js'
 
 export type MaybePromise<T> = T | Promise<T>
 
@@ -147,6 +148,22 @@ export interface InjectAction {
   original?: 'forward' | 'drop'
 }
 
+/**
+ * Forward the command, then send it again `times` times (default 1, at most 100) to `to`
+ * (default: where it was going). Toward the server every copy gets a fresh TrID, and the
+ * server's replies to the copies stop at msnscope. With `file` (a pcap, pcapng or saved JSONL
+ * recording, relative to the rule file), the client commands recorded on its first connection
+ * (or on `conn`) are sent instead of the matched command; the recording is read once, when the
+ * rules load.
+ */
+export interface ReplayAction {
+  type: 'replay'
+  times?: number
+  to?: Side
+  file?: string
+  conn?: string
+}
+
 /** End the connection (both sides). */
 export interface CloseAction { type: 'close' }
 
@@ -156,7 +173,7 @@ export interface TagAction { type: 'tag'; tags: readonly string[] }
 /** Count and label the command (with `message`, or the rule's name) and go on to the next rule. */
 export interface LogAction { type: 'log'; message?: string }
 
-export type RuleAction = PassAction | BlockAction | RejectAction | RewriteAction | InjectAction | CloseAction | TagAction | LogAction
+export type RuleAction = PassAction | BlockAction | RejectAction | RewriteAction | InjectAction | ReplayAction | CloseAction | TagAction | LogAction
 export type ActionType = RuleAction['type']
 /** Actions that need no parameters may be written as their name. */
 export type ShortAction = 'pass' | 'block' | 'reject' | 'close'
@@ -182,4 +199,6 @@ export interface LoadedRule {
   index: number
   /** the declarative match compiled to a test (function matches are kept as they are) */
   test: MatchFunction
+  /** a replay action's recorded commands, read from its `file` when the rule loaded */
+  sequence?: readonly ReplayableCommand[]
 }

@@ -4,6 +4,7 @@
  * rule file is refused as a whole before any command meets it.
  */
 import { MsnscopeError } from '../errors.js'
+import { MAX_REPLAY_TIMES } from '../replay/inject.js'
 import { checkMatch, compileMatch } from './matchers.js'
 import type { LoadedRule, MatchFunction, MatchSpec, Rule } from './rule.js'
 
@@ -12,6 +13,7 @@ const SHORT_ACTIONS = new Set(['pass', 'block', 'reject', 'close'])
 const ACTION_KEYS: Readonly<Record<string, readonly string[]>> = {
   pass: [], block: ['answer'], reject: ['code', 'status', 'close'], close: [], tag: ['tags'], log: ['message'],
   rewrite: ['verb', 'args', 'text', 'mask', 'headers', 'payload'], inject: ['to', 'commands', 'original'],
+  replay: ['times', 'to', 'file', 'conn'],
 }
 const VERB = /^[A-Za-z0-9]{3}$/
 const TOKEN = /^[^\s]+$/
@@ -96,6 +98,13 @@ export function checkAction(a: unknown, at = 'action'): string | null {
       }
       return null
     }
+    case 'replay':
+      if (a.times !== undefined && (typeof a.times !== 'number' || !Number.isInteger(a.times) || a.times < 1 || a.times > MAX_REPLAY_TIMES)) return `${at}.times must be a whole number from 1 to ${MAX_REPLAY_TIMES}, not ${JSON.stringify(a.times)}`
+      if (a.to !== undefined && !isSide(a.to)) return `${at}.to must be "client" or "server", not ${JSON.stringify(a.to)}`
+      if (a.file !== undefined && (typeof a.file !== 'string' || a.file.trim() === '')) return `${at}.file must be the path of a recording (pcap, pcapng or saved JSONL)`
+      if (a.conn !== undefined && (typeof a.conn !== 'string' || !TOKEN.test(a.conn))) return `${at}.conn must be a connection id of the recording (c1, c2 …)`
+      if (a.conn !== undefined && a.file === undefined) return `${at}.conn picks a connection of a recording: give file too`
+      return null
     default:
       return null
   }

@@ -94,7 +94,7 @@ test('policy files: errors name the file, the line or the key', () => {
     assert.fail('expected an error')
   }
   assert.match(err('accounts: [a\nwords: x'), /^office\.yaml: line \d+: /)
-  assert.equal(err('acounts: { allow: [x] }'), 'office.yaml: acounts is not a policy key here (allowed: block-all, accounts, contacts, file-transfers, words, presence, personal-messages, rate-limit, rules)')
+  assert.equal(err('acounts: { allow: [x] }'), 'office.yaml: acounts is not a policy key here (allowed: block-all, accounts, contacts, file-transfers, words, presence, personal-messages, rate-limit, replay, rules)')
   assert.equal(err('accounts: { allow: [] }'), 'office.yaml: accounts.allow must be a list of strings')
   assert.equal(err('file-transfers: maybe'), 'office.yaml: file-transfers must be block (or true) or allow (or false)')
   assert.equal(err('rate-limit: { messages: 0 }'), 'office.yaml: rate-limit.messages must be a whole number of at least 1')
