@@ -62,7 +62,8 @@ export function replayDecision(command: ReplayableCommand, count: number, ctx: D
 
 /**
  * The same copies as commands for the rules' `inject` action, which gives fresh TrIDs toward
- * the server itself: usable from a rule script today.
+ * the server itself. Rules normally use the `replay` action (docs/rules.md); this is for a rule
+ * that combines copies with other injected commands.
  *
  * ```ts
  * { name: 'say it twice', match: { verb: 'MSG', from: 'client' },
