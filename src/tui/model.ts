@@ -72,7 +72,8 @@ export class DashboardModel {
         c.bytes += ev.command.raw.length
         if (ev.action === 'block' || ev.action === 'reject') c.blocked++
         else if (ev.action === 'rewrite') c.rewritten++
-        if (ev.rule !== undefined) {
+        // msnscope's own rewrites (referral addresses: `msnscope:redirect`) are not rule hits
+        if (ev.rule !== undefined && !ev.rule.startsWith('msnscope:')) {
           c.ruleHits++
           this.ruleHits.set(ev.rule, (this.ruleHits.get(ev.rule) ?? 0) + 1)
         }
