@@ -228,25 +228,42 @@ export class MsnpDecoder {
     // command lines are ASCII almost always: read them as latin1 (the cheapest decode), and
     // decode as UTF-8 only lines with high bytes, keeping latin1 for lines that are not UTF-8
     let text = (buf as SliceableBuffer).latin1Slice(start, end)
-    // a latin1 string is ASCII exactly when its UTF-8 length equals its length
-    if (Buffer.byteLength(text, 'utf8') !== text.length) {
-      if (isUtf8(buf.subarray(start, end))) text = (buf as SliceableBuffer).utf8Slice(start, end)
-      else wire = { ...wire, latin1: true }
+    // one pass over the bytes splits a plain line (ASCII, single spaces, no tabs); anything else
+    // takes the general path below. Cheaper than split(), which goes through the runtime.
+    let tokens: string[] = []
+    let from = start
+    let plain = true
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!
+      if (c === 0x20) {
+        if (i === from) { plain = false; break }
+        tokens.push(from === start ? verbString(buf, start, i) ?? text.slice(0, i - start) : text.slice(from - start, i - start))
+        from = i + 1
+      } else if (c >= 0x80 || c === 0x09) { plain = false; break }
     }
-    let tokens = text.split(' ')
-    let irregular = text.indexOf('\t') >= 0
-    if (!irregular) for (let i = 0; i < tokens.length; i++) if (tokens[i] === '') { irregular = true; break }
-    if (irregular) {
-      const sep = text.match(/^[ \t]*/)![0]
-      const parts = text.split(/([ \t]+)/)
-      tokens = []
-      const seps = [sep]
-      for (let i = 0; i < parts.length; i++) {
-        const part = parts[i]!
-        if (i % 2 === 0) { if (part !== '') tokens.push(part) } else if (i > 1 || parts[0] !== '') seps.push(part)
+    if (plain && from < end) tokens.push(from === start ? verbString(buf, start, end) ?? text : text.slice(from - start))
+    else plain = false
+    if (!plain) {
+      // a latin1 string is ASCII exactly when its UTF-8 length equals its length
+      if (Buffer.byteLength(text, 'utf8') !== text.length) {
+        if (isUtf8(buf.subarray(start, end))) text = (buf as SliceableBuffer).utf8Slice(start, end)
+        else wire = { ...wire, latin1: true }
       }
-      if (seps.length === tokens.length) seps.push('')
-      wire = { ...wire, sep: seps }
+      tokens = text.split(' ')
+      let irregular = text.indexOf('\t') >= 0
+      if (!irregular) for (let i = 0; i < tokens.length; i++) if (tokens[i] === '') { irregular = true; break }
+      if (irregular) {
+        const sep = text.match(/^[ \t]*/)![0]
+        const parts = text.split(/([ \t]+)/)
+        tokens = []
+        const seps = [sep]
+        for (let i = 0; i < parts.length; i++) {
+          const part = parts[i]!
+          if (i % 2 === 0) { if (part !== '') tokens.push(part) } else if (i > 1 || parts[0] !== '') seps.push(part)
+        }
+        if (seps.length === tokens.length) seps.push('')
+        wire = { ...wire, sep: seps }
+      }
     }
     const verb = tokens[0] ?? ''
     if (!isVerbToken(verb)) {
@@ -301,9 +318,12 @@ export class MsnpDecoder {
       if (trId > 4294967295) trId = null
       else if (t.length > 1 && t.charCodeAt(0) === 48) wire = { ...wire, trIdToken: t }
     }
-    const argEnd = lenIdx < 0 ? tokens.length : lenIdx
-    const args = tokens.slice(trId === null ? 1 : 2, argEnd)
-    if (lenIdx >= 0 && lenIdx !== tokens.length - 1) args.push(...tokens.slice(lenIdx + 1))
+    // the token array belongs to this command alone: it becomes the args in place
+    const args = tokens
+    const n = tokens.length
+    let j = 0
+    for (let i = trId === null ? 1 : 2; i < n; i++) if (i !== lenIdx) args[j++] = tokens[i]!
+    args.length = j
     if (verb === 'VER' || (lower && verb.toUpperCase() === 'VER')) this.#noteVer(args)
     const dialect = this.dialectState.dialect
     const event: CommandEvent = {
@@ -346,6 +366,21 @@ function isVerbToken(t: string): boolean {
   if (t.length !== 3) return false
   const a = t.charCodeAt(0), b = t.charCodeAt(1), c = t.charCodeAt(2)
   return (isLetter(a) && isLetter(b) && isLetter(c)) || (isDigit(a) && isDigit(b) && isDigit(c))
+}
+
+/** The known verbs by their three upper-case letters, (a - 65) << 10 | (b - 65) << 5 | (c - 65). */
+const VERB_STRINGS: Array<string | undefined> = new Array<string | undefined>(26 << 10).fill(undefined)
+for (const v of KNOWN_VERBS) VERB_STRINGS[((v.charCodeAt(0) - 65) << 10) | ((v.charCodeAt(1) - 65) << 5) | (v.charCodeAt(2) - 65)] = v
+
+/**
+ * The shared string of a known verb at buf[start, end), or undefined: no slice per command, and
+ * the verb tables look up a string whose hash is already known.
+ */
+function verbString(buf: Buffer, start: number, end: number): string | undefined {
+  if (end - start !== 3) return undefined
+  const a = buf[start]! - 65, b = buf[start + 1]! - 65, c = buf[start + 2]! - 65
+  if (a < 0 || a > 25 || b < 0 || b > 25 || c < 0 || c > 25) return undefined
+  return VERB_STRINGS[(a << 10) | (b << 5) | c]
 }
 
 function looksLikeCommandStart(buf: Buffer, at: number): boolean {
