@@ -32,8 +32,9 @@ Options:
   --max-payload N          largest payload accepted (default 1048576)
   --redirect-ports LO-HI   ports for referral listeners (default: ephemeral)
   --mode MODE              explicit (default): clients connect to msnscope as their server;
-                           transparent: the firewall redirects clients' connections here and
-                           each goes on to its original destination (docs/transparent.md);
+                           transparent: the firewall redirects clients' connections here (TCP
+                           to --listen, port 80 to --http-listen) and each goes on to its
+                           original destination (docs/transparent.md);
                            socks5: clients use msnscope as their SOCKS5/SOCKS4a proxy
   --redirected-ports LIST  transparent mode: ports the firewall redirects (default 1863);
                            referrals to other ports are rewritten to keep them inside
@@ -43,7 +44,9 @@ HTTP gateway (clients that tunnel MSNP through gateway.dll; docs/gateway.md):
   --http                   also listen for gateway traffic on 127.0.0.1:8080
   --http-listen HOST:PORT  listen for gateway traffic there (reverse mode: clients that
                            reach msnscope as their gateway host; forward-proxy mode:
-                           clients that name msnscope as their HTTP proxy)
+                           clients that name msnscope as their HTTP proxy; with --mode
+                           transparent, port-80 traffic the firewall redirects there:
+                           gateway requests are decoded, any other HTTP passes untouched)
   --gateway-upstream HOST:PORT  the real gateway for reverse mode
                            (default gateway.messenger.hotmail.com:80)
   --allow-any-http         relay any HTTP request and CONNECT, not only MSN gateway traffic
@@ -107,6 +110,7 @@ export const run: Subcommand = async (argv, io) => {
   // The gateway shares the event hub, the session tracker and the decision point with the TCP proxy.
   const gateway = httpListen === null ? null : new HttpGateway({
     listen: httpListen, upstream: gatewayUpstream, hub, tracker: proxy.tracker, allowAnyHttp: values['allow-any-http'] === true,
+    ...(mode === 'transparent' ? { mode: 'transparent' as const } : {}),
     ...(values.advertise !== undefined ? { advertise: values.advertise } : {}),
     ...(values['dial-from'] !== undefined ? { dialFrom: values['dial-from'] } : {}),
     maxSessions: positiveInt('--max-connections', values['max-connections'], 1000),
@@ -129,7 +133,7 @@ export const run: Subcommand = async (argv, io) => {
     if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: listening on ${addr.host}:${addr.port}${mode === 'explicit' ? `, upstream ${upstream.host}:${upstream.port}` : ` (${mode})`}\n`)
     if (gateway !== null) {
       const g = await gateway.start()
-      if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: HTTP gateway on ${g.host}:${g.port}, upstream gateway ${gatewayUpstream.host}:${gatewayUpstream.port}\n`)
+      if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: HTTP gateway on ${g.host}:${g.port}, ${mode === 'transparent' ? 'transparent (not redirected: ' : ''}upstream gateway ${gatewayUpstream.host}:${gatewayUpstream.port}${mode === 'transparent' ? ')' : ''}\n`)
     }
     await Promise.race([out.closed, new Promise<void>((resolve) => io.stopSignal.addEventListener('abort', () => resolve(), { once: true }))])
   } finally {

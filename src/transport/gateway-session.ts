@@ -29,10 +29,16 @@ export interface RequestInfo { url: string; action: string | null; sessionId: st
 
 export type PendingHttp = Omit<HttpEvent, 'seq' | 'ts'>
 
+/**
+ * How a session's client reaches msnscope: as its gateway host (`reverse`), as its HTTP proxy
+ * with absolute URIs (`forward`), or redirected by the firewall on its way to the gateway
+ * (`transparent`).
+ */
+export type GatewayVia = 'reverse' | 'forward' | 'transparent'
+
 export interface GatewaySessionOptions {
   state: ConnState
-  /** the client named the gateway in absolute URIs (msnscope is its HTTP proxy) */
-  forward: boolean
+  via: GatewayVia
   gateway: { host: string; port: number }
   hub: EventHub
   tracker: SessionTracker
@@ -42,13 +48,17 @@ export interface GatewaySessionOptions {
 
 export class GatewaySession implements DecisionContext {
   readonly state: ConnState
-  readonly forward: boolean
+  readonly via: GatewayVia
+  /** the gateway the open request went to */
+  readonly opened: { host: string; port: number }
+  /** GW-IP and X-MSN-Host in answers are replaced with msnscope's address (always in reverse mode) */
+  handsOutSelf: boolean
   /** the part of SessionID before the dot, once the gateway gave one */
   key: string | null = null
   /** the latest SessionID from the gateway, and the one the client last received */
   upstreamSid: string | null = null
   clientSid: string | null = null
-  /** where the next request goes (reverse mode follows GW-IP / X-MSN-Host here) */
+  /** where the next request goes (GW-IP / X-MSN-Host where msnscope hands out its own address) */
   gateway: { host: string; port: number }
   /** the local address reverse-mode clients reached msnscope on (for GW-IP) */
   localAddress: string | null = null
@@ -73,7 +83,9 @@ export class GatewaySession implements DecisionContext {
   constructor(o: GatewaySessionOptions) {
     this.#o = o
     this.state = o.state
-    this.forward = o.forward
+    this.via = o.via
+    this.handsOutSelf = o.via === 'reverse'
+    this.opened = o.gateway
     this.gateway = o.gateway
     const dialect = o.state.dialectState
     this.#decoders = {

@@ -164,10 +164,13 @@ export class GatewayUpstream {
     res.on('error', cut)
   }
 
-  /** Relay a request untouched (plain forward proxying, CORS preflights); answers 502 on failure. */
-  relay(req: http.IncomingMessage, res: http.ServerResponse, target: { host: string; port: number }, path: string, onError: (error: string) => void): void {
+  /**
+   * Relay a request untouched (plain forward proxying, CORS preflights, transparent pass-through);
+   * answers 502 on failure. `absolute`: the target is an HTTP proxy, so the path stays an absolute URI.
+   */
+  relay(req: http.IncomingMessage, res: http.ServerResponse, target: { host: string; port: number }, path: string, onError: (error: string) => void, absolute = false): void {
     req.url = path
-    this.#relay.web(req, res, { target: { host: target.host, port: target.port, protocol: 'http:' }, changeOrigin: false }, (err) => {
+    this.#relay.web(req, res, { target: { host: target.host, port: target.port, protocol: 'http:' }, changeOrigin: false, ...(absolute ? { toProxy: true } : {}) }, (err) => {
       onError(describeError(err as NodeJS.ErrnoException))
       if (!res.headersSent && !res.destroyed) {
         res.writeHead(502, { 'Content-Type': 'text/plain' })

@@ -6,7 +6,11 @@
  *   msnscope's address so that the client keeps coming back, the real one remembered per session;
  * - forward-proxy mode: clients that name msnscope as their HTTP proxy (absolute URIs). Gateway
  *   requests are relayed and decoded; anything else gets 403 unless `allowAnyHttp`; CONNECT to
- *   an MSNP port becomes a TCP relay, exactly as on the TCP proxy (gateway-connect.ts).
+ *   an MSNP port becomes a TCP relay, exactly as on the TCP proxy (gateway-connect.ts);
+ * - transparent mode (`mode: 'transparent'`): the firewall redirects port-80 traffic here.
+ *   Gateway requests are decoded and go on to their original destination (gateway-transparent.ts),
+ *   GW-IP left alone where the firewall redirects its port anyway; any other HTTP passes through
+ *   untouched to its original destination. What was not redirected is served as above.
  *
  * Each SessionID is one logical connection (transport `http`): session-open at its open
  * request, its bodies decoded and decided command by command with the same Decider as the TCP
@@ -28,9 +32,11 @@ import { handleConnect } from './gateway-connect.js'
 import {
   answer, answerWith, BodyReader, concat, headerValue, hostHeader, ignore, originForm, relayAnswer, upstreamHeaders, withSessionId,
 } from './gateway-http.js'
-import { GatewaySession, type BodyResult, type RequestInfo } from './gateway-session.js'
+import { GatewaySession, type BodyResult, type GatewayVia, type RequestInfo } from './gateway-session.js'
+import { TransparentDestinations, tunnel, type Destination, type TransparentRoute } from './gateway-transparent.js'
 import { GatewayUpstream } from './gateway-upstream.js'
 import { endpoint, EventHub, splitHostPort } from './hub.js'
+import { requireOriginalDst } from './original-dst.js'
 import type { Relay } from './relay.js'
 import { cookieOf } from './tcp-proxy.js'
 
@@ -62,6 +68,14 @@ export interface HttpGatewayOptions {
   statsIntervalMs?: number
   /** CONNECT targets on these ports are decoded as MSNP (default [1863]) */
   msnpPorts?: number[]
+  /**
+   * 'transparent': the firewall redirects clients' HTTP (port 80) here, and each request goes on
+   * to its original destination (docs/transparent.md). Default 'explicit': reverse and
+   * forward-proxy mode, told apart by each request's target.
+   */
+  mode?: 'explicit' | 'transparent'
+  /** transparent mode: destination ports the firewall redirects here (default [80]); a GW-IP on another port is rewritten */
+  redirectedPorts?: number[]
 }
 
 export interface GatewayStats {
@@ -85,6 +99,8 @@ interface Exchange {
   req?: http.IncomingMessage
   res?: http.ServerResponse
   target?: GatewayRequest
+  /** transparent mode: where the client itself sent the request (null: to msnscope) */
+  dest?: Destination | null
   /** origin-form path and query to send */
   path: string
   body: Buffer
@@ -111,9 +127,14 @@ export class HttpGateway {
   /** the port the listener got (GW-IP handed to reverse-mode clients names it) */
   #port = 0
   readonly #tunnels = new Set<Duplex>()
+  /** transparent mode only */
+  readonly #dst: TransparentDestinations | null
 
   constructor(o: HttpGatewayOptions) {
+    if (o.mode === 'transparent') requireOriginalDst()
     this.#o = o
+    this.#dst = o.mode === 'transparent' ? new TransparentDestinations(() => this.#listening()) : null
+    if (this.#dst !== null) this.#stats.passedThrough = 0
     this.hub = o.hub ?? new EventHub()
     this.tracker = o.tracker ?? new SessionTracker()
     this.#decider = o.decider ?? passThrough
@@ -132,9 +153,14 @@ export class HttpGateway {
   get stats(): GatewayStats { return { ...this.#stats, sessionsOpen: this.#sessions.size + this.#opening.size + this.relays.size } }
 
   get address(): { host: string; port: number } {
-    const a = this.#server?.address()
-    if (a === null || a === undefined || typeof a === 'string') throw new Error('gateway is not listening')
+    const a = this.#listening()
+    if (a === null) throw new Error('gateway is not listening')
     return { host: a.address, port: a.port }
+  }
+
+  #listening(): { address: string; port: number } | null {
+    const a = this.#server?.address()
+    return a === null || a === undefined || typeof a === 'string' ? null : a
   }
 
   /** The logical connection of an open gateway session (by conn id). */
@@ -159,7 +185,8 @@ export class HttpGateway {
   async start(): Promise<{ host: string; port: number }> {
     const server = http.createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 })
     server.on('request', (req, res) => this.#onRequest(req, res))
-    server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => handleConnect({
+    if (this.#dst !== null) server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#transparentTunnel(req, socket, head))
+    server.on('connect', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#transparentTunnel(req, socket, head) || handleConnect({
       hub: this.hub, tracker: this.tracker, decider: () => this.#decider, limits: this.#limits,
       idleTimeoutMs: this.#o.idleTimeoutMs ?? 5 * 60_000, ...(this.#o.dialFrom !== undefined ? { dialFrom: this.#o.dialFrom } : {}),
       msnpPorts: this.#o.msnpPorts ?? [1863], allowAny: this.#o.allowAnyHttp === true,
@@ -256,16 +283,16 @@ export class HttpGateway {
     req.on('error', ignore)
     const url = req.url ?? '/'
     const target = parseGatewayTarget(url)
+    if (this.#dst !== null) this.#transparentRequest(req, res, url, target, this.#dst)
+    else this.#explicitRequest(req, res, url, target)
+  }
+
+  /** Reverse and forward-proxy mode: the request's target says which. */
+  #explicitRequest(req: http.IncomingMessage, res: http.ServerResponse, url: string, target: GatewayRequest): void {
     const forward = target.host !== null
     const origin = forward ? splitHostPort(target.host!, 80) : this.#upstreamGw
     if (origin === null) return this.#refuse(req, res, 400, `bad request target ${url}`)
-    if (target.isGateway && req.method === 'POST') {
-      this.#gatewayRequest(req, res, target, forward, origin).catch((err) => {
-        this.#looseHttp(req, 500, `internal error: ${String(err)}`)
-        answer(res, 500, 'msnscope: internal error\n')
-      })
-      return
-    }
+    if (target.isGateway && req.method === 'POST') return this.#startGateway(req, res, target, forward ? 'forward' : 'reverse', origin)
     // CORS preflights belong to the gateway (browser clients); anything else only when allowed.
     if ((target.isGateway && req.method === 'OPTIONS') || this.#o.allowAnyHttp === true) {
       this.#up.relay(req, res, origin, originForm(url), (error) => {
@@ -277,7 +304,68 @@ export class HttpGateway {
     this.#refuse(req, res, 403, forward ? 'only MSN gateway traffic is relayed (see --allow-any-http)' : 'not an MSN gateway request')
   }
 
-  async #gatewayRequest(req: http.IncomingMessage, res: http.ServerResponse, target: GatewayRequest, forward: boolean, origin: { host: string; port: number }): Promise<void> {
+  /** Transparent mode: a request goes where its client sent it (gateway-transparent.ts). */
+  #transparentRequest(req: http.IncomingMessage, res: http.ServerResponse, url: string, target: GatewayRequest, dst: TransparentDestinations): void {
+    const act = (route: TransparentRoute): void => {
+      if (route.kind === 'gateway') this.#startGateway(req, res, target, 'transparent', route.to)
+      else if (route.kind === 'pass') this.#passThrough(req, res, route.to, url)
+      else this.#explicitRequest(req, res, url, target)
+    }
+    const route = dst.route(req, target, this.#o.allowAnyHttp === true)
+    if (!(route instanceof Promise)) return act(route)
+    route.then(act).catch((err: unknown) => {
+      this.#looseHttp(req, 500, `internal error: ${String(err)}`)
+      answer(res, 500, 'msnscope: internal error\n')
+    })
+  }
+
+  /**
+   * Transparent mode, a request that takes over its connection (Upgrade, CONNECT): tunnelled
+   * untouched to its original destination when redirected; otherwise CONNECTs are left to
+   * gateway-connect.ts (false) and upgrades refused, or with allowAnyHttp sent where Host points.
+   */
+  #transparentTunnel(req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const dst = this.#dst
+    if (dst === null) return false
+    const redirected = dst.redirected(req.socket)
+    if (redirected === null && req.method === 'CONNECT') return false
+    socket.on('error', ignore)
+    const act = (to: Destination | null): void => {
+      if (to === null) {
+        this.#stats.refused++
+        this.#looseHttp(req, 403, 'not an MSN gateway request')
+        socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n')
+        return
+      }
+      this.#stats.passedThrough = (this.#stats.passedThrough ?? 0) + 1
+      tunnel(req, socket, head, to, {
+        tunnels: this.#tunnels, ...(this.#o.dialFrom !== undefined ? { localAddress: this.#o.dialFrom } : {}),
+        onError: (error) => { this.#stats.upstreamErrors++; this.#looseHttp(req, 502, `relay to ${hostHeader(to)} failed: ${error}`) },
+      })
+    }
+    if (redirected !== null) act(redirected)
+    else if (this.#o.allowAnyHttp === true) dst.named(req).then(act).catch(() => socket.destroy())
+    else act(null)
+    return true
+  }
+
+  /** Relay a request untouched, target form and Host included (transparent mode: not MSN traffic). */
+  #passThrough(req: http.IncomingMessage, res: http.ServerResponse, to: Destination, url: string): void {
+    this.#stats.passedThrough = (this.#stats.passedThrough ?? 0) + 1
+    this.#up.relay(req, res, to, url, (error) => {
+      this.#stats.upstreamErrors++
+      this.#looseHttp(req, 502, `relay to ${hostHeader(to)} failed: ${error}`)
+    }, !url.startsWith('/'))
+  }
+
+  #startGateway(req: http.IncomingMessage, res: http.ServerResponse, target: GatewayRequest, via: GatewayVia, origin: Destination): void {
+    this.#gatewayRequest(req, res, target, via, origin).catch((err) => {
+      this.#looseHttp(req, 500, `internal error: ${String(err)}`)
+      answer(res, 500, 'msnscope: internal error\n')
+    })
+  }
+
+  async #gatewayRequest(req: http.IncomingMessage, res: http.ServerResponse, target: GatewayRequest, via: GatewayVia, origin: Destination): Promise<void> {
     const received = await this.#bodies.read(req)
     const url = req.url ?? ''
     const info: RequestInfo = { url, action: target.action, sessionId: target.sessionId, bodyLength: received.ok ? received.body.length : received.got, note: null }
@@ -289,14 +377,14 @@ export class HttpGateway {
       if (received.status === 408 || received.status === 413) req.socket.destroy()
       return
     }
-    const exchange: Exchange = { req, res, target, path: originForm(url), body: received.body, info }
+    const exchange: Exchange = { req, res, target, dest: via === 'transparent' ? origin : null, path: originForm(url), body: received.body, info }
     if (target.action === 'open') {
       const max = this.#o.maxSessions ?? 1000
       if (this.stats.sessionsOpen >= max) {
         this.hub.emit({ conn: '-', transport: 'http', client: endpoint(req.socket.remoteAddress, req.socket.remotePort), server: null, role: '?', kind: 'limit', limit: 'max-sessions', detail: `refused a gateway open: ${max} sessions open` })
         return this.#refuse(req, res, 503, 'too many sessions')
       }
-      const s = this.#open(req, target, forward, origin, received.body)
+      const s = this.#open(req, target, via, origin, received.body)
       await s.run(() => this.#exchange(s, exchange))
       return
     }
@@ -310,13 +398,13 @@ export class HttpGateway {
     await known.run(() => this.#exchange(known, exchange))
   }
 
-  #open(req: http.IncomingMessage, target: GatewayRequest, forward: boolean, origin: { host: string; port: number }, body: Buffer): GatewaySession {
+  #open(req: http.IncomingMessage, target: GatewayRequest, via: GatewayVia, origin: Destination, body: Buffer): GatewaySession {
     const sb = target.server?.toUpperCase() === 'SB'
     const state = this.tracker.open({
       conn: this.hub.nextConnId(), transport: 'http', client: endpoint(req.socket.remoteAddress, req.socket.remotePort),
       server: endpoint(origin.host, origin.port), ...(sb ? {} : { role: 'NS' as const }),
     })
-    const s = new GatewaySession({ state, forward, gateway: origin, hub: this.hub, tracker: this.tracker, decider: () => this.#decider, limits: this.#limits })
+    const s = new GatewaySession({ state, via, gateway: origin, hub: this.hub, tracker: this.tracker, decider: () => this.#decider, limits: this.#limits })
     s.localAddress = req.socket.localAddress ?? null
     this.#opening.add(s)
     this.#stats.sessionsOpened++
@@ -348,12 +436,16 @@ export class HttpGateway {
     const cr: BodyResult = decided instanceof Promise ? await decided : decided
     if (s.closed) { if (res !== undefined) answer(res, 400, 'msnscope: session closed\n'); return }
 
+    // Transparent mode: the request goes where the client sent it, its Host: untouched, unless it
+    // came to msnscope's own address (a GW-IP msnscope handed out): then to the real one.
+    if (s.via === 'transparent' && x.dest != null) s.gateway = x.dest
+    const keepHost = s.via === 'forward' || (s.via === 'transparent' && x.dest != null)
     const headers = x.req !== undefined
-      ? upstreamHeaders(x.req.rawHeaders, s.forward ? null : hostHeader(s.gateway), hostHeader(s.gateway))
+      ? upstreamHeaders(x.req.rawHeaders, keepHost ? null : hostHeader(s.gateway), hostHeader(s.gateway))
       : { Host: hostHeader(s.gateway), 'Content-Type': 'application/x-msn-messenger' }
     const path = own ? `/gateway/gateway.dll?SessionID=${s.upstreamSid ?? ''}` : withSessionId(x.path, s.upstreamSid)
     // Forward mode: the client names the gateway machine itself (it follows GW-IP on its own).
-    if (s.forward && x.target?.host != null) s.gateway = splitHostPort(x.target.host, 80) ?? s.gateway
+    if (s.via === 'forward' && x.target?.host != null) s.gateway = splitHostPort(x.target.host, 80) ?? s.gateway
     const target = s.gateway
     let away = false
     const onClose = (): void => {
@@ -389,7 +481,8 @@ export class HttpGateway {
       return
     }
     this.#learnSession(s, mh.sessionId)
-    const gwChanged = this.#learnGateway(s, headerValue(up.headers, 'x-msn-host') ?? mh.gwIp)
+    const gw = this.#learnGateway(s, headerValue(up.headers, 'x-msn-host') ?? mh.gwIp)
+    const gwChanged = gw?.moved === true
     const answered = up.body.length > 0 ? s.process('server', up.body) : NOTHING
     const sr = answered instanceof Promise ? await answered : answered
     if (s.closed) { if (res !== undefined) answer(res, 503, 'msnscope: session closed\n'); return }
@@ -413,6 +506,7 @@ export class HttpGateway {
       if (mh.gwIp !== null) ev.gwIp = mh.gwIp
       if (closing !== null) ev.sessionClose = true
       if (own) ev.note = 'answer to msnscope\'s own request; kept for the client\'s next answer'
+      if (s.via === 'transparent' && gw?.note != null) ev.note = ev.note === undefined ? gw.note : `${ev.note}; ${gw.note}`
       this.hub.emit(ev)
     }
     if (res !== undefined) {
@@ -420,7 +514,7 @@ export class HttpGateway {
         if (closing === null && clientBody.length > 0) s.toClient.unshift(clientBody)
         s.note('client', closing !== null ? `client gave up before the answer; ${clientBody.length} bytes lost with the session` : `client gave up before the answer; ${clientBody.length} bytes kept for its next request`)
       } else {
-        answerWith(res, up, value ?? '', clientBody, s.forward ? null : this.#advertised(s), closing !== null && !mh.sessionClose)
+        answerWith(res, up, value ?? '', clientBody, s.handsOutSelf ? this.#advertised(s) : null, closing !== null && !mh.sessionClose)
         s.clientSid = mh.sessionId
       }
     }
@@ -454,18 +548,28 @@ export class HttpGateway {
     this.#sessions.set(key, s)
   }
 
-  /** Remember where the session really lives; true when that changed after the first answer. */
-  #learnGateway(s: GatewaySession, real: string | null): boolean {
-    if (real === null || real === s.realGwIp) return false
+  /**
+   * Remember where the session really lives and decide what the client is told: null when
+   * nothing is new, else whether it moved after the first answer and the redirect event's note.
+   */
+  #learnGateway(s: GatewaySession, real: string | null): { moved: boolean; note: string | undefined } | null {
+    if (real === null || real === s.realGwIp) return null
     const first = s.realGwIp === null
     s.realGwIp = real
-    const hp = splitHostPort(real, this.#upstreamGw.port)
-    if (!s.forward && hp !== null) s.gateway = hp
-    const ev = { ...this.hub.base(s.state), kind: 'redirect' as const, verb: 'GW-IP', real, handedOut: s.forward ? null : this.#advertised(s) }
-    if (s.forward) Object.assign(ev, { note: 'client uses msnscope as its HTTP proxy; left alone' })
-    else if (hp === null) Object.assign(ev, { note: 'not a host; requests keep going to the previous gateway' })
+    // a GW-IP without a port means the port the session was opened on (clients: 80)
+    const hp = splitHostPort(real, s.via === 'reverse' ? this.#upstreamGw.port : s.opened.port)
+    // Transparent: the client's requests to the GW-IP come back here by themselves when the
+    // firewall redirects its port; otherwise msnscope hands out its own address, as in reverse mode.
+    if (s.via === 'transparent' && hp !== null) s.handsOutSelf = !(this.#o.redirectedPorts ?? [80]).includes(hp.port)
+    if (s.handsOutSelf && hp !== null) s.gateway = hp
+    const ev = { ...this.hub.base(s.state), kind: 'redirect' as const, verb: 'GW-IP', real, handedOut: s.handsOutSelf ? this.#advertised(s) : null }
+    let note: string | undefined
+    if (s.via === 'forward') note = 'client uses msnscope as its HTTP proxy; left alone'
+    else if (hp === null) note = s.handsOutSelf ? 'not a host; requests keep going to the previous gateway' : 'not a host; left alone'
+    else if (!s.handsOutSelf) note = `left alone: the firewall redirects port ${hp.port} to msnscope`
+    if (note !== undefined) Object.assign(ev, { note })
     this.hub.emit(ev)
-    return !first
+    return { moved: !first, note }
   }
 
   /** The address reverse-mode clients are sent back to: msnscope's own. */

@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module'
 import type net from 'node:net'
+import os from 'node:os'
 import { MsnscopeError } from '../errors.js'
 
 interface Native { originalDst(fd: number, family: number): { address: string; port: number } }
@@ -38,4 +39,16 @@ export function originalDestination(socket: net.Socket): { host: string; port: n
   } catch {
     return null
   }
+}
+
+/**
+ * True when `d` is msnscope's own listener (`listening`, as `server.address()` gives it): a
+ * connection that reached it without being redirected has that as its "original" destination.
+ */
+export function isOwnListener(d: { host: string; port: number }, listening: { address: string; port: number }): boolean {
+  if (d.port !== listening.port) return false
+  const host = d.host.startsWith('::ffff:') && d.host.includes('.') ? d.host.slice(7) : d.host
+  if (host === 'localhost') return true
+  if (listening.address !== '0.0.0.0' && listening.address !== '::') return listening.address === host || listening.address === d.host
+  return Object.values(os.networkInterfaces()).some((list) => (list ?? []).some((i) => i.address === host))
 }

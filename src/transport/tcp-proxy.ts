@@ -7,7 +7,6 @@
  * Never: let one connection's failure affect another, buffer without bound, or crash on input.
  */
 import net from 'node:net'
-import os from 'node:os'
 import { DEFAULT_LIMITS, type Limits } from '../protocol/decoder.js'
 import type { CommandEvent, Side } from '../protocol/events.js'
 import { encodeCommand } from '../protocol/encoder.js'
@@ -16,7 +15,7 @@ import type { EventSink } from '../events.js'
 import { passThrough, type Decider } from '../rules/decision.js'
 import { SessionTracker, type ConnState } from '../session/tracker.js'
 import { endpoint, EventHub, splitHostPort } from './hub.js'
-import { originalDestination, requireOriginalDst } from './original-dst.js'
+import { isOwnListener, originalDestination, requireOriginalDst } from './original-dst.js'
 import { RedirectPool, type RedirectTarget } from './redirects.js'
 import { Relay } from './relay.js'
 import { looksLikeMsnp, parseSocks, socks4Reply, socks5Reply, SOCKS5, type SocksRequest } from './socks.js'
@@ -177,10 +176,7 @@ export class TcpProxy {
   /** A destination that is msnscope's own listener: the connection was not redirected. */
   #isSelf(d: { host: string; port: number }): boolean {
     const a = this.#server?.address()
-    if (a === null || a === undefined || typeof a === 'string' || d.port !== a.port) return false
-    if (a.address !== '0.0.0.0' && a.address !== '::') return a.address === d.host
-    const local = Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address))
-    return local.includes(d.host)
+    return a !== null && a !== undefined && typeof a !== 'string' && isOwnListener(d, a)
   }
 
   /** SOCKS5/SOCKS4a: read the request, connect, answer, then relay (MSNP decoded, anything else piped). */
