@@ -22,6 +22,8 @@ export interface BodyResult {
   back: Buffer[]
   /** set when a rule closed the session or a limit was hit */
   close: string | null
+  /** a rule rejected a command with this HTTP status: the request is answered with it */
+  httpStatus?: number
 }
 
 /** What a request looked like, for its `http` event. */
@@ -229,5 +231,6 @@ export class GatewaySession implements DecisionContext {
     if (d.reply !== undefined) result.back.push(d.reply)
     for (const inj of d.inject ?? []) (inj.to === from ? result.back : result.out).push(inj.bytes)
     if (d.verdict === 'close') result.close = `closed by rule ${d.rule ?? ''}`.trim()
+    if (d.http !== undefined && result.httpStatus === undefined) result.httpStatus = d.http.status
   }
 }

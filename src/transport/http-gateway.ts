@@ -435,6 +435,14 @@ export class HttpGateway {
     const decided = own ? { out: [x.body], back: [], close: null } : s.process('client', x.body)
     const cr: BodyResult = decided instanceof Promise ? await decided : decided
     if (s.closed) { if (res !== undefined) answer(res, 400, 'msnscope: session closed\n'); return }
+    if (cr.httpStatus !== undefined) {
+      // a rule rejected a command of this request with an HTTP status: the request goes no further
+      const status = cr.httpStatus
+      s.note('server', `answered ${status} by msnscope: a rule rejected the request`, status)
+      if (res !== undefined) answer(res, status, `msnscope: refused by rule (${status})\n`)
+      this.#closeSession(s, `rejected by rule with HTTP ${status}`)
+      return
+    }
 
     // Transparent mode: the request goes where the client sent it, its Host: untouched, unless it
     // came to msnscope's own address (a GW-IP msnscope handed out): then to the real one.

@@ -274,3 +274,16 @@ for (const path of ['tcp', 'gateway'] as const) {
     assert.equal(chat.closed, false)
   })
 }
+
+test('gateway: a reject with an HTTP status answers the request with it, and nothing reaches the server', async (t) => {
+  const s = await setup(t, 'gateway', [{ name: 'no gateway logins', match: { verb: 'VER' }, action: { type: 'reject', status: 403 } }])
+  const alice = s.client('alice@example.com')
+  await assert.rejects(alice.login())
+  const refused = await s.log.waitFor((e) => e.kind === 'http' && e.status === 403)
+  assert.match(refused.kind === 'http' ? refused.note ?? '' : '', /rejected/)
+  const closed = await s.log.waitFor((e) => e.kind === 'session-close' && e.conn === refused.conn)
+  assert.match(closed.kind === 'session-close' ? closed.reason : '', /HTTP 403/)
+  const ver = commandEvents(s.log, (e) => e.command.verb === 'VER')
+  assert.ok(ver.length > 0 && ver.every((e) => e.action === 'reject' && e.rule === 'no gateway logins'))
+  assert.equal(s.received.bytes, 0, 'no byte of the session reached the lab server')
+})
