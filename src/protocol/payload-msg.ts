@@ -143,34 +143,39 @@ function makeHead(block: HeaderBlock): Head {
 const NO_TYPE: ContentType = { mediaType: '' }
 
 /**
- * A direct-mapped cache of decoded header blocks, keyed by their exact text. The slot comes from a
- * few sampled characters (where headers differ: near the end and in the middle), so a lookup
- * costs one string comparison instead of hashing every byte of a fresh string.
+ * A two-way set-associative cache of decoded header blocks, keyed by their exact text. The set
+ * comes from the tail of the block (where headers differ: the sender, the colour of the format)
+ * and two sampled characters, so a lookup hashes a few dozen characters and costs one or two
+ * string comparisons. Two ways and 4096 entries (a few MB at most) keep the blocks of a busy
+ * server's few thousand senders from evicting each other.
  */
-const SLOTS = 1024
-const slotKeys: Array<string | undefined> = new Array<string | undefined>(SLOTS).fill(undefined)
-const slotHeads: Array<Head | undefined> = new Array<Head | undefined>(SLOTS).fill(undefined)
+const SETS = 2048
+const slotKeys: Array<string | undefined> = new Array<string | undefined>(SETS * 2).fill(undefined)
+const slotHeads: Array<Head | undefined> = new Array<Head | undefined>(SETS * 2).fill(undefined)
+/** per set, the way used last (the other one is replaced) */
+const lastWay = new Uint8Array(SETS)
 
 /**
- * Slot and fingerprint from sampled characters. A block is cached only the second time its
- * fingerprint shows up in a slot: traffic where every block differs (random colours, many
+ * Set and fingerprint from the block's text. A block is cached only the second time its
+ * fingerprint shows up in a set: traffic where every block differs (random colours, many
  * senders) then makes no long-lived garbage, which would cost more in GC than the cache saves.
  */
-const fingerprints = new Int32Array(SLOTS)
+const fingerprints = new Int32Array(SETS)
 let lastFingerprint = 0
 
-function slotOf(key: string): number {
+/** How many characters before the closing empty line are hashed. */
+const HASHED_TAIL = 48
+
+function setOf(key: string): number {
   const l = key.length
   let h = Math.imul(l, 0x9e3779b1)
+  // charCodeAt past the end is NaN, which xor treats as 0
   h = Math.imul(h ^ key.charCodeAt(l >> 1), 0x85ebca6b)
-  h = Math.imul(h ^ key.charCodeAt((l * 3) >> 2), 0xc2b2ae35)
-  // charCodeAt past the start is NaN, which xor treats as 0
-  h = Math.imul(h ^ key.charCodeAt(l - 6) ^ (key.charCodeAt(l - 9) << 8), 0x27d4eb2f)
-  h = Math.imul(h ^ key.charCodeAt(l - 12) ^ (key.charCodeAt(l - 16) << 8), 0x165667b1)
-  h = Math.imul(h ^ key.charCodeAt(l - 21) ^ (key.charCodeAt(l - 27) << 8), 0x85ebca6b)
-  h = Math.imul(h ^ key.charCodeAt(l >> 2) ^ (key.charCodeAt(l - 33) << 8), 0xc2b2ae35)
+  h = Math.imul(h ^ key.charCodeAt(l >> 2), 0xc2b2ae35)
+  const end = l - 4
+  for (let i = end > HASHED_TAIL ? end - HASHED_TAIL : 0; i < end; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
   lastFingerprint = h ^ (h >>> 13)
-  return (h ^ (h >>> 15)) & (SLOTS - 1)
+  return (h ^ (h >>> 15)) & (SETS - 1)
 }
 
 /** How much of a payload to look at for its header block before looking at all of it. */
@@ -184,15 +189,20 @@ function readHead(buf: Buffer): Head {
   if (at < 0 && n > HEAD_WINDOW) { s = buf.toString('latin1'); at = s.indexOf('\r\n\r\n') }
   if (at < 0) return makeHead(readHeaders(buf))
   const key = at + 4 === s.length ? s : s.slice(0, at + 4)
-  const slot = slotOf(key)
-  const cached = slotHeads[slot]
-  if (cached !== undefined && slotKeys[slot] === key) return cached
+  const set = setOf(key)
+  const slot = set << 1
+  let cached = slotHeads[slot]
+  if (cached !== undefined && slotKeys[slot] === key) { lastWay[set] = 0; return cached }
+  cached = slotHeads[slot + 1]
+  if (cached !== undefined && slotKeys[slot + 1] === key) { lastWay[set] = 1; return cached }
   const head = makeHead(readHeaderText(key))
-  if (fingerprints[slot] !== lastFingerprint) { fingerprints[slot] = lastFingerprint; return head }
-  // a slice of a whole-payload view would keep all of it alive in the cache
+  if (fingerprints[set] !== lastFingerprint) { fingerprints[set] = lastFingerprint; return head }
   head.cached = true
-  slotKeys[slot] = s.length > HEAD_WINDOW ? buf.toString('latin1', 0, at + 4) : key
-  slotHeads[slot] = head
+  const way = lastWay[set]! ^ 1
+  lastWay[set] = way
+  // a slice of a whole-payload view would keep all of it alive in the cache
+  slotKeys[slot + way] = s.length > HEAD_WINDOW ? buf.toString('latin1', 0, at + 4) : key
+  slotHeads[slot + way] = head
   return head
 }
 
