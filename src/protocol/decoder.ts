@@ -8,7 +8,7 @@
  * a known verb.
  */
 import { isUtf8 } from 'node:buffer'
-import type { CommandEvent, MalformedCode, MalformedEvent, MsnpEvent, Side, WireLayout } from './events.js'
+import type { CommandEvent, Fields, MalformedCode, MalformedEvent, MsnpEvent, Side, WireLayout } from './events.js'
 import { hasTrId, isDecimal, isErrorVerb, KNOWN_VERBS, payloadLengthIndex } from './verbs.js'
 import { decodeFields } from './fields.js'
 import { decodePayload } from './payload.js'
@@ -47,6 +47,8 @@ interface SliceableBuffer extends Buffer { latin1Slice(start: number, end: numbe
 const LF = 0x0a
 const CR = 0x0d
 const EMPTY: Buffer = Buffer.alloc(0)
+/** stands in for the fields until decodeFields replaces it, so no object is made for nothing */
+const PENDING_FIELDS: Fields = Object.freeze({})
 
 /** Parse "MSNP12" (any case) to 12. */
 export function parseDialect(token: string): number | null {
@@ -329,7 +331,7 @@ export class MsnpDecoder {
     const event: CommandEvent = {
       kind: 'command', from, offset, raw, verb, trId, args,
       payloadLength: payloadRaw === null ? null : payloadRaw.length,
-      payloadRaw, fields: {}, payload: null, dialect,
+      payloadRaw, fields: this.#decode ? PENDING_FIELDS : {}, payload: null, dialect,
     }
     if (wire !== undefined) event.wire = wire
     if (lower) event.notes = ['lowercase verb']

@@ -226,6 +226,7 @@ function readContentType(value: string): ContentType {
 }
 
 const decoders = new Map<string, TextDecoder | null>()
+interface Utf8Sliceable extends Buffer { utf8Slice(start: number, end: number): string }
 
 /** Node's own encoding for a charset label, or null when TextDecoder must do it. */
 function nodeEncoding(label: string): BufferEncoding | null {
@@ -256,7 +257,8 @@ export function decodeText(buf: Buffer, start: number, end: number, charset: str
     if (dec !== null) return { text: dec.decode(buf.subarray(start, end)) }
     enc = 'utf8'
   }
-  const text = buf.toString(enc, start, end)
+  // the common case straight to Node's UTF-8 decoder, without toString's argument handling
+  const text = enc === 'utf8' && start < end && end <= buf.length ? (buf as Utf8Sliceable).utf8Slice(start, end) : buf.toString(enc, start, end)
   if (enc === 'utf8' && text.indexOf('\ufffd') >= 0 && !isUtf8(buf.subarray(start, end))) {
     return { text, error: label === 'utf-8' || label === 'utf8' ? 'text is not valid UTF-8' : `unknown charset ${charset}, text is not valid UTF-8` }
   }
