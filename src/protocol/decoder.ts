@@ -325,7 +325,8 @@ export class MsnpDecoder {
     const n = tokens.length
     let j = 0
     for (let i = trId === null ? 1 : 2; i < n; i++) if (i !== lenIdx) args[j++] = tokens[i]!
-    args.length = j
+    // pop() stays in generated code; setting length calls into the runtime
+    for (let k = n; k > j; k--) args.pop()
     if (verb === 'VER' || (lower && verb.toUpperCase() === 'VER')) this.#noteVer(args)
     const dialect = this.dialectState.dialect
     const event: CommandEvent = {

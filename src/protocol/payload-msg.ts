@@ -177,15 +177,18 @@ function setOf(buf: Buffer, l: number): number {
   return (h ^ (h >>> 15)) & (SETS - 1)
 }
 
+interface Latin1Sliceable extends Buffer { latin1Slice(start: number, end: number): string }
+
 /** How much of a payload to look at for its header block before looking at all of it. */
 const HEAD_WINDOW = 256
 
 /** The header block of a MIME payload, from the cache when the same block was seen before. */
 function readHead(buf: Buffer): Head {
   const n = buf.length
-  let s = buf.toString('latin1', 0, n > HEAD_WINDOW ? HEAD_WINDOW : n)
+  // Node's latin1 slice directly: toString's argument handling shows in profiles
+  let s = (buf as Latin1Sliceable).latin1Slice(0, n > HEAD_WINDOW ? HEAD_WINDOW : n)
   let at = s.indexOf('\r\n\r\n')
-  if (at < 0 && n > HEAD_WINDOW) { s = buf.toString('latin1'); at = s.indexOf('\r\n\r\n') }
+  if (at < 0 && n > HEAD_WINDOW) { s = (buf as Latin1Sliceable).latin1Slice(0, n); at = s.indexOf('\r\n\r\n') }
   if (at < 0) return makeHead(readHeaders(buf))
   const len = at + 4
   const set = setOf(buf, len)
