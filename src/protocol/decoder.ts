@@ -9,7 +9,7 @@
  */
 import { isUtf8 } from 'node:buffer'
 import type { CommandEvent, Fields, MalformedCode, MalformedEvent, MsnpEvent, Side, WireLayout } from './events.js'
-import { hasTrId, isDecimal, isErrorVerb, KNOWN_VERBS, payloadLengthIndex } from './verbs.js'
+import { hasTrId, isErrorVerb, KNOWN_VERBS, payloadLengthIndex } from './verbs.js'
 import { decodeFields } from './fields.js'
 import { decodePayload } from './payload.js'
 
@@ -289,11 +289,11 @@ export class MsnpDecoder {
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'bad-payload-length', `${verb} needs a payload length after its TrID`))
       return
     }
-    if (!isDecimal(lenToken)) {
+    const need = decimalValue(lenToken)
+    if (need < 0) {
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'bad-payload-length', `${verb} needs a payload length, got ${JSON.stringify(lenToken.slice(0, 20))}`))
       return
     }
-    const need = Number(lenToken)
     if (need > this.limits.maxPayload) {
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'payload-too-large', `${verb} announces ${need} payload bytes, limit ${this.limits.maxPayload}`))
       return
@@ -316,7 +316,8 @@ export class MsnpDecoder {
     let trId: number | null = null
     if (withTrId) {
       const t = tokens[1]!
-      trId = Number(t)
+      // hasTrId checked that it is decimal
+      trId = decimalValue(t)
       if (trId > 4294967295) trId = null
       else if (t.length > 1 && t.charCodeAt(0) === 48) wire = { ...wire, trIdToken: t }
     }
@@ -384,6 +385,19 @@ function verbString(buf: Buffer, start: number, end: number): string | undefined
   const a = buf[start]! - 65, b = buf[start + 1]! - 65, c = buf[start + 2]! - 65
   if (a < 0 || a > 25 || b < 0 || b > 25 || c < 0 || c > 25) return undefined
   return VERB_STRINGS[(a << 10) | (b << 5) | c]
+}
+
+/** The value of a decimal token of 1 to 15 digits (as isDecimal accepts), else -1; Number() without the runtime call. */
+function decimalValue(s: string): number {
+  const n = s.length
+  if (n === 0 || n > 15) return -1
+  let v = 0
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    v = v * 10 + c
+  }
+  return v
 }
 
 function looksLikeCommandStart(buf: Buffer, at: number): boolean {
