@@ -98,6 +98,9 @@ interface Head {
   /** text/plain: X-MMS-IM-Format and the long-message headers, decoded */
   format: ImFormat | undefined
   textExtras: Record<string, unknown> | undefined
+  /** P2P-Dest and P2P-Src (the last of each, as getHeader reads them) */
+  p2pDest: string | undefined
+  p2pSrc: string | undefined
   problem: string | undefined
   /** kept in the cache: its objects must be copied before they are handed out */
   cached: boolean
@@ -108,6 +111,7 @@ function makeHead(block: HeaderBlock): Head {
   // one pass for the headers object and the headers that shape the decoding
   const headers: Record<string, string> = {}
   let contentType: string | undefined, fmt: string | undefined, messageId: string | undefined, chunks: string | undefined, chunk: string | undefined
+  let p2pDest: string | undefined, p2pSrc: string | undefined
   for (let i = 0; i < names.length; i++) {
     const n = names[i]!, v = values[i]!
     if (n === '__proto__') Object.defineProperty(headers, n, { value: v, enumerable: true, writable: true, configurable: true })
@@ -118,6 +122,8 @@ function makeHead(block: HeaderBlock): Head {
       case 10: if (sameLower(n, 'message-id')) messageId = v; break
       case 6: if (sameLower(n, 'chunks')) chunks = v; break
       case 5: if (sameLower(n, 'chunk')) chunk = v; break
+      case 8: if (sameLower(n, 'p2p-dest')) p2pDest = v; break
+      case 7: if (sameLower(n, 'p2p-src')) p2pSrc = v; break
     }
   }
   const ct = contentType === undefined ? NO_TYPE : parseContentType(contentType)
@@ -135,7 +141,7 @@ function makeHead(block: HeaderBlock): Head {
   }
   return {
     block, contentType: contentType ?? null, mediaType: ct.mediaType, decodeAs: continuation ? 'text/plain' : ct.mediaType, charset: ct.charset,
-    headers, format, textExtras, cached: false,
+    headers, format, textExtras, p2pDest, p2pSrc, cached: false,
     problem: block.end === '' ? 'header block not terminated by an empty line' : contentType === undefined && !continuation ? 'no Content-Type header' : undefined,
   }
 }
@@ -270,8 +276,8 @@ export function decodeMimeMessage(buf: Buffer): DecodedPayload {
     }
     case 'application/x-msnmsgrp2p': {
       p = base(head, 'p2p')
-      pick(p, block, 'p2p-dest', 'dest')
-      pick(p, block, 'p2p-src', 'src')
+      if (head.p2pDest !== undefined) p.dest = head.p2pDest
+      if (head.p2pSrc !== undefined) p.src = head.p2pSrc
       decodeP2P(buf, start, p)
       break
     }
