@@ -65,8 +65,40 @@ const DATA_TEXT: ReadonlyArray<readonly [string, string]> = [
   ['Scene', 'scene'], ['ColorScheme', 'colorScheme'],
 ]
 
+/** A copy of a decoded value made only of plain objects, arrays and primitives. */
+function clonePlain(v: unknown): unknown {
+  if (typeof v !== 'object' || v === null) return v
+  if (Array.isArray(v)) return v.map(clonePlain)
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v)) {
+    const x = clonePlain((v as Record<string, unknown>)[k])
+    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true })
+    else out[k] = x
+  }
+  return out
+}
+
+/**
+ * UUX/UBX documents repeat (a contact's PSM is sent again on every change of status), so decoded
+ * documents are kept by their text and handed out as copies: copying is several times cheaper
+ * than parsing the XML. Bounded in entries and in text length; emptied when full.
+ */
+const PSM_CACHE = new Map<string, DecodedPayload>()
+const PSM_CACHE_ENTRIES = 1024
+const PSM_CACHE_TEXT = 1024
+
 // <Data><PSM>At lunch</PSM><CurrentMedia></CurrentMedia><MachineGuid>{...}</MachineGuid></Data>
 export function decodePsm(text: string): DecodedPayload {
+  if (text.length > PSM_CACHE_TEXT) return parsePsm(text)
+  const hit = PSM_CACHE.get(text)
+  if (hit !== undefined) return clonePlain(hit) as DecodedPayload
+  const p = parsePsm(text)
+  if (PSM_CACHE.size >= PSM_CACHE_ENTRIES) PSM_CACHE.clear()
+  PSM_CACHE.set(text, clonePlain(p) as DecodedPayload)
+  return p
+}
+
+function parsePsm(text: string): DecodedPayload {
   const doc = parseXml(text)
   const p: DecodedPayload = { kind: 'psm' }
   const root = doc.roots[0]
