@@ -42,6 +42,24 @@ export function toInt(s: string | undefined): number | undefined {
 export function urlDecode(s: string): string {
   let pct = s.indexOf('%')
   if (pct < 0) return s
+  // the same names come back on every presence change and message: strings are immutable, so
+  // a decoded one can be handed out again
+  const hit = DECODED_NAMES.get(s)
+  if (hit !== undefined) return hit
+  const out = decodeEscapes(s, pct)
+  if (s.length <= NAME_CACHE_TEXT) {
+    if (DECODED_NAMES.size >= NAME_CACHE_ENTRIES) DECODED_NAMES.clear()
+    DECODED_NAMES.set(s, out)
+  }
+  return out
+}
+
+/** Escaped tokens already decoded, bounded in entries and length; emptied when full. */
+const DECODED_NAMES = new Map<string, string>()
+const NAME_CACHE_ENTRIES = 4096
+const NAME_CACHE_TEXT = 512
+
+function decodeEscapes(s: string, pct: number): string {
   // names are mostly ASCII with %20 and friends: decode those here, hand anything else on
   let out = ''
   let from = 0
