@@ -2,19 +2,8 @@
 // section 3 and the line part of the MSNP13+ list commands of section 5).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { MsnpDecoder } from '../../src/protocol/decoder.js'
-import type { CommandEvent, Fields, Side } from '../../src/protocol/events.js'
+import { decode, fields } from '../helpers/decode.js'
 
-function decode(line: string, from: Side, dialect: number | null = null, payload = ''): CommandEvent {
-  const d = new MsnpDecoder(from, { dialect })
-  const events = [...d.push(Buffer.from(`${line}\r\n${payload}`)), ...d.end()]
-  assert.equal(events.length, 1, `one event for ${line}`)
-  const e = events[0]!
-  assert.equal(e.kind, 'command', line)
-  return e as CommandEvent
-}
-const fields = (line: string, from: Side, dialect: number | null = null, payload = ''): Fields =>
-  decode(line, from, dialect, payload).fields
 
 const BOB_GUID = '9e1a0f0c-4b7e-4f0e-8a51-6b1c2d3e4f50'
 const GROUP_GUID = '3f6a2d1c-8b9e-4a7f-b5c4-d3e2f1a0b9c8'

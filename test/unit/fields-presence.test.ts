@@ -4,21 +4,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { addCapabilities, capabilityNames, CLIENT_CAPABILITIES, extendedCapabilityNames } from '../../src/protocol/capabilities.js'
-import { MsnpDecoder } from '../../src/protocol/decoder.js'
-import type { CommandEvent, Fields, Side } from '../../src/protocol/events.js'
+import type { Fields } from '../../src/protocol/events.js'
 import { urlDecode } from '../../src/protocol/fields/common.js'
 import { msnObjectAttributes } from '../../src/protocol/fields/presence.js'
+import { decode, fields } from '../helpers/decode.js'
 
-function decode(line: string, from: Side, dialect: number | null = null, payload = ''): CommandEvent {
-  const d = new MsnpDecoder(from, { dialect })
-  const events = [...d.push(Buffer.from(`${line}\r\n${payload}`)), ...d.end()]
-  assert.equal(events.length, 1, `one event for ${line}`)
-  const e = events[0]!
-  assert.equal(e.kind, 'command', line)
-  return e as CommandEvent
-}
-const fields = (line: string, from: Side, dialect: number | null = null, payload = ''): Fields =>
-  decode(line, from, dialect, payload).fields
 
 const MSNOBJ = '%3Cmsnobj%20Creator%3D%22bob%40example.net%22%20Size%3D%228712%22%20Type%3D%223%22%20Location%3D%22TFR3A.dat%22%20Friendly%3D%22AAA%3D%22%20SHA1D%3D%22Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA%3D%3D%22%20SHA1C%3D%22cXV4YmF6YmFyZm9vMDk4NzY1NDMyMQ%3D%3D%22%2F%3E'
 const MSNOBJ_XML = '<msnobj Creator="bob@example.net" Size="8712" Type="3" Location="TFR3A.dat" Friendly="AAA=" SHA1D="Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA==" SHA1C="cXV4YmF6YmFyZm9vMDk4NzY1NDMyMQ=="/>'

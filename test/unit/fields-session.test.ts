@@ -2,21 +2,10 @@
 // replies, through the real decoder (commands.md sections 1-2, redirects.md, errors.md).
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { MsnpDecoder } from '../../src/protocol/decoder.js'
 import { describeError, ERROR_CODES } from '../../src/protocol/error-codes.js'
-import type { CommandEvent, Fields, Side } from '../../src/protocol/events.js'
+import { decode, fields } from '../helpers/decode.js'
 
 /** Decode one command line (plus `payload`, when the command carries one) and return its event. */
-function decode(line: string, from: Side, dialect: number | null = null, payload = ''): CommandEvent {
-  const d = new MsnpDecoder(from, { dialect })
-  const events = [...d.push(Buffer.from(`${line}\r\n${payload}`)), ...d.end()]
-  assert.equal(events.length, 1, `one event for ${line}`)
-  const e = events[0]!
-  assert.equal(e.kind, 'command', line)
-  return e as CommandEvent
-}
-const fields = (line: string, from: Side, dialect: number | null = null, payload = ''): Fields =>
-  decode(line, from, dialect, payload).fields
 
 test('VER: the client offer lists dialects and CVR0 separately', () => {
   assert.deepEqual(fields('VER 1 MSNP12 MSNP11 CVR0', 'client'), {

@@ -2,21 +2,11 @@
 // the old directory commands and the MSNP21 commands (commands.md sections 6-9), per dialect.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { MsnpDecoder } from '../../src/protocol/decoder.js'
-import type { CommandEvent, Fields, Side } from '../../src/protocol/events.js'
+import type { CommandEvent } from '../../src/protocol/events.js'
 import { decodeFields, DECODED_VERBS } from '../../src/protocol/fields.js'
 import { KNOWN_VERBS } from '../../src/protocol/verbs.js'
+import { decode, fields } from '../helpers/decode.js'
 
-function decode(line: string, from: Side, dialect: number | null = null, payload = ''): CommandEvent {
-  const d = new MsnpDecoder(from, { dialect })
-  const events = [...d.push(Buffer.from(`${line}\r\n${payload}`)), ...d.end()]
-  assert.equal(events.length, 1, `one event for ${line}`)
-  const e = events[0]!
-  assert.equal(e.kind, 'command', line)
-  return e as CommandEvent
-}
-const fields = (line: string, from: Side, dialect: number | null = null, payload = ''): Fields =>
-  decode(line, from, dialect, payload).fields
 
 const GUID = '{3c4f5a6b-7d8e-4f90-a1b2-c3d4e5f60718}'
 const REFERRAL = { address: '192.0.2.77:1863', host: '192.0.2.77', port: 1863, authScheme: 'CKI', cookie: '849102291.520491113.5811' }
