@@ -44,3 +44,25 @@ export type Decider = (event: CommandScopeEvent, ctx: DecisionContext) => Decisi
 export const FORWARD: Decision = Object.freeze({ verdict: 'forward', action: 'pass' }) as Decision
 
 export const passThrough: Decider = () => FORWARD
+
+/** Labels a command event with what a decision did to it (both transports emit it afterwards). */
+export function labelDecided(event: CommandScopeEvent, d: Decision): void {
+  if (d === FORWARD) return
+  event.action = d.action
+  if (d.rule !== undefined) event.rule = d.rule
+  if (d.tags !== undefined) event.tags = d.tags
+  if (d.verdict === 'replace' && d.bytes !== undefined) event.forwarded = d.bytes
+  if (d.verdict === 'drop') delete event.forwarded
+}
+
+/**
+ * TrIDs for commands msnscope sends to a server on a client's behalf: above anything the client
+ * has used so far, with room, so that the server's replies to them can be told apart.
+ */
+export class InjectedTrIds {
+  #max = 0
+  #n = 0
+  /** note a TrID the client used */
+  seen(trId: number | null): void { if (trId !== null && trId > this.#max) this.#max = trId }
+  next(): number { return this.#max + 1000 + ++this.#n }
+}

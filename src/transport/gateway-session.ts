@@ -10,7 +10,7 @@
 import { MsnpDecoder, type Limits } from '../protocol/decoder.js'
 import type { MsnpEvent, Side } from '../protocol/events.js'
 import type { CommandScopeEvent, HttpEvent } from '../events.js'
-import { FORWARD, type Decider, type Decision, type DecisionContext } from '../rules/decision.js'
+import { FORWARD, InjectedTrIds, labelDecided, type Decider, type Decision, type DecisionContext } from '../rules/decision.js'
 import type { ConnState, SessionTracker } from '../session/tracker.js'
 import type { EventHub } from './hub.js'
 
@@ -78,8 +78,7 @@ export class GatewaySession implements DecisionContext {
   lastActivity = Date.now()
   readonly #decoders: Record<Side, MsnpDecoder>
   #chain: Promise<void> = Promise.resolve()
-  #maxClientTrId = 0
-  #injectedTrIds = 0
+  readonly #trIds = new InjectedTrIds()
   readonly #o: GatewaySessionOptions
 
   constructor(o: GatewaySessionOptions) {
@@ -98,10 +97,7 @@ export class GatewaySession implements DecisionContext {
 
   get conn(): string { return this.state.conn }
 
-  nextClientTrId(): number {
-    this.#injectedTrIds++
-    return this.#maxClientTrId + 1000 + this.#injectedTrIds
-  }
+  nextClientTrId(): number { return this.#trIds.next() }
 
   /** Run one request of this session after the ones before it; a failure ends only this job. */
   run(job: () => Promise<void>): Promise<void> {
@@ -195,7 +191,7 @@ export class GatewaySession implements DecisionContext {
       result.out.push(ev.raw)
       return undefined
     }
-    if (from === 'client' && ev.trId !== null && ev.trId > this.#maxClientTrId) this.#maxClientTrId = ev.trId
+    if (from === 'client') this.#trIds.seen(ev.trId)
     this.#o.tracker.observe(this.state, ev)
     const st = this.state
     const event: CommandScopeEvent = {
@@ -218,12 +214,7 @@ export class GatewaySession implements DecisionContext {
   #carryOut(from: Side, event: CommandScopeEvent, d: Decision, result: BodyResult): void {
     const hub = this.#o.hub
     for (const extra of d.events ?? []) hub.emit(extra as never)
-    if (d !== FORWARD) {
-      event.action = d.action
-      if (d.rule !== undefined) event.rule = d.rule
-      if (d.tags !== undefined) event.tags = d.tags
-      if (d.verdict === 'replace' && d.bytes !== undefined) event.forwarded = d.bytes
-    }
+    labelDecided(event, d)
     event.ts = hub.now()
     hub.emit(event)
     if (d.verdict === 'forward') result.out.push(event.command.raw)

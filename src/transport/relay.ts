@@ -12,7 +12,7 @@ import { MsnpDecoder, type Limits } from '../protocol/decoder.js'
 import type { CommandEvent, MsnpEvent, Side } from '../protocol/events.js'
 import type { CommandScopeEvent } from '../events.js'
 import type { Decider, Decision, DecisionContext } from '../rules/decision.js'
-import { FORWARD } from '../rules/decision.js'
+import { FORWARD, InjectedTrIds, labelDecided } from '../rules/decision.js'
 import type { ConnState, SessionTracker } from '../session/tracker.js'
 import type { EventHub } from './hub.js'
 
@@ -53,8 +53,7 @@ export class Relay implements DecisionContext {
   #busy: Record<Side, boolean> = { client: false, server: false }
   #pauses = { client: new Set<string>(), server: new Set<string>() }
   #announced = false
-  #maxClientTrId = 0
-  #injectedTrIds = 0
+  readonly #trIds = new InjectedTrIds()
   readonly #o: RelayOptions
 
   constructor(o: RelayOptions) {
@@ -90,10 +89,7 @@ export class Relay implements DecisionContext {
   }
 
   /** A TrID for a command msnscope sends to the server itself: above anything the client used. */
-  nextClientTrId(): number {
-    this.#injectedTrIds++
-    return Math.max(this.#maxClientTrId, 0) + 1000 + this.#injectedTrIds
-  }
+  nextClientTrId(): number { return this.#trIds.next() }
 
   #socket(side: Side): net.Socket { return side === 'client' ? this.client : this.upstream }
   #other(side: Side): Side { return side === 'client' ? 'server' : 'client' }
@@ -223,7 +219,7 @@ export class Relay implements DecisionContext {
       this.#write(to, ev.raw)
       return
     }
-    if (from === 'client' && ev.trId !== null && ev.trId > this.#maxClientTrId) this.#maxClientTrId = ev.trId
+    if (from === 'client') this.#trIds.seen(ev.trId)
     this.#o.tracker.observe(this.state, ev)
     this.#announce()
     const rewrite = from === 'server' ? this.#o.rewriteServer?.(ev, this.state) ?? null : null
@@ -254,13 +250,7 @@ export class Relay implements DecisionContext {
     const hub = this.#o.hub
     const to = this.#other(from)
     for (const extra of d.events ?? []) hub.emit(extra as never)
-    if (d !== FORWARD) {
-      event.action = d.action
-      if (d.rule !== undefined) event.rule = d.rule
-      if (d.tags !== undefined) event.tags = d.tags
-      if (d.verdict === 'replace' && d.bytes !== undefined) event.forwarded = d.bytes
-      if (d.verdict === 'drop') delete event.forwarded
-    }
+    labelDecided(event, d)
     event.ts = hub.now()
     hub.emit(event)
     switch (d.verdict) {
