@@ -140,26 +140,39 @@ function painter(io: CliIo): Painter {
   return { bold: c.bold, dim: c.gray, role: (r, s) => (roles[r] ?? c.white)(s), warn: c.yellow }
 }
 
-/** JSON lines gathered into large writes, waiting for the stream to drain when it asks to. */
+/**
+ * JSON lines gathered into large writes, waiting for the stream to drain when it asks to. Lines
+ * are encoded straight into a buffer: joining them into one string first cost a second copy.
+ */
 class BatchedWriter {
-  #parts: string[] = []
-  #size = 0
+  static readonly BATCH = 1 << 16
+  #buf = Buffer.allocUnsafe(2 * BatchedWriter.BATCH)
+  #used = 0
+  /** one wait for 'drain' however many writes were refused meanwhile (no listener per write) */
+  #drained: Promise<void> | null = null
   constructor(readonly stream: NodeJS.WritableStream) {}
 
   add(line: string): void {
-    this.#parts.push(line)
-    this.#size += line.length
-    if (this.#size >= 1 << 16) void this.#write()
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit
+    if (this.#buf.length - this.#used < 3 * line.length) {
+      void this.#write()
+      if (this.#buf.length < 3 * line.length) this.#buf = Buffer.allocUnsafe(3 * line.length)
+    }
+    this.#used += this.#buf.write(line, this.#used)
+    if (this.#used >= BatchedWriter.BATCH) void this.#write()
   }
 
   flush(): Promise<void> | void { return this.#write() }
 
   #write(): Promise<void> | void {
-    if (this.#size === 0) return
-    const text = this.#parts.join('')
-    this.#parts = []
-    this.#size = 0
-    if (!this.stream.write(text)) return new Promise((resolve) => this.stream.once('drain', () => resolve()))
+    if (this.#used === 0) return
+    // the stream may hold on to what it is given: the next lines go into a new buffer
+    const out = this.#buf.subarray(0, this.#used)
+    this.#buf = Buffer.allocUnsafe(2 * BatchedWriter.BATCH)
+    this.#used = 0
+    if (this.stream.write(out)) return this.#drained ?? undefined
+    this.#drained ??= new Promise((resolve) => this.stream.once('drain', () => { this.#drained = null; resolve() }))
+    return this.#drained
   }
 }
 
