@@ -1,17 +1,20 @@
 /**
- * The gateway's way out: every request msnscope sends to a real MSN gateway goes through
- * http-proxy with a keep-alive agent, and its response comes back whole (status, headers with
- * their original spelling, body) so that the body can be decoded and rewritten.
+ * The gateway's way out: every request msnscope sends to a real MSN gateway is a plain
+ * node:http request on a keep-alive agent (the body is already whole, so http-proxy's piping
+ * would only cost time), and its response comes back whole (status, headers with their
+ * original spelling, body) so that the body can be decoded and rewritten. Everything else that
+ * is relayed untouched goes through http-proxy, on the same agent.
  *
- * The outgoing request is described by a small stand-in for the client's IncomingMessage
- * rather than the client's own: a gateway request must outlive the client that asked for it
- * (a client that gives up in the middle of a poll must not cancel what the gateway already
- * took from its queue), and msnscope also sends requests of its own (injected commands).
+ * The outgoing request is msnscope's own, not a continuation of the client's: a gateway request
+ * must outlive the client that asked for it (a client that gives up in the middle of a poll must
+ * not cancel what the gateway already took from its queue), and msnscope also sends requests of
+ * its own (injected commands).
  *
  * Never throws: every failure (refused, reset, timeout, garbage, a body cut short) becomes
  * `{ ok: false, error }`.
  */
 import http from 'node:http'
+import url from 'node:url'
 import httpProxy from 'http-proxy'
 
 export interface UpstreamRequest {
@@ -43,38 +46,40 @@ export interface GatewayUpstreamOptions {
   maxSockets?: number
 }
 
-const NEVER_DESTROYED = Object.freeze({ destroyed: false })
-
-/**
- * Stands in for the client's request inside http-proxy (see the file comment). http-proxy pipes
- * the request into its outgoing one; this one hands over its whole body at once.
- */
-class OutgoingRequest {
-  readonly method = 'POST'
-  readonly httpVersion = '1.1'
-  readonly socket = NEVER_DESTROYED
-  proxyReq: http.ClientRequest | null = null
-  deadline = 0
-  settled = false
-  constructor(readonly url: string, readonly headers: Record<string, string>, readonly body: Buffer, readonly resolve: (r: UpstreamResult) => void) {}
-  /** http-proxy listens for the client request aborting or failing: this one never does */
-  on(): this { return this }
-  pipe<T extends NodeJS.WritableStream>(dest: T): T { dest.end(this.body); return dest }
+/** One request to a gateway, until it settles. */
+interface InFlight {
+  deadline: number
+  settled: boolean
+  proxyReq: http.ClientRequest | null
+  resolve: (r: UpstreamResult) => void
 }
 
-const NOT_SENT = { headersSent: false, finished: false } as unknown as http.ServerResponse
-/** gateway machines a proxy instance is kept for */
-const MAX_TARGETS = 64
+// Characters url.parse() escapes in a path, '#' (it drops the fragment) and '//' (runs of
+// slashes are collapsed): a path with none of them goes out exactly as given.
+const PLAIN_PATH = /^\/[^\s{}|\\^`'"<>#]*$/
+
+/**
+ * The path a gateway request goes out with: what http-proxy made of it when it carried these
+ * requests (url.parse(), then slashes collapsed before the query), computed only when needed.
+ */
+export function outgoingPath(path: string): string {
+  if (PLAIN_PATH.test(path)) {
+    const q = path.indexOf('?')
+    if (!(q < 0 ? path : path.slice(0, q)).includes('//')) return path
+  }
+  const parsed = url.parse(path).path ?? ''
+  const segs = parsed.split('?')
+  const first = (segs.shift() ?? '').replace(/\/+/g, '/').replace('http:/', 'http://').replace('https:/', 'https://')
+  return [first, ...segs].join('?')
+}
 
 export class GatewayUpstream {
   readonly agent: http.Agent
-  /** one http-proxy per gateway machine, so that a request needs no options of its own */
-  readonly #gateways = new Map<string, httpProxy>()
   /** relays everything else (plain forward proxying, CORS preflights) */
   readonly #relay: httpProxy
   readonly #o: GatewayUpstreamOptions
   /** requests waiting for an answer, checked against their deadline by one timer */
-  readonly #inFlight = new Set<OutgoingRequest>()
+  readonly #inFlight = new Set<InFlight>()
   #timer: NodeJS.Timeout | null = null
 
   constructor(o: GatewayUpstreamOptions) {
@@ -84,27 +89,7 @@ export class GatewayUpstream {
     this.#relay.on('error', () => { /* reported through each request's callback */ })
   }
 
-  #gatewayFor(target: { host: string; port: number }): httpProxy {
-    const key = `${target.host} ${target.port}`
-    let proxy = this.#gateways.get(key)
-    if (proxy !== undefined) return proxy
-    if (this.#gateways.size >= MAX_TARGETS) {
-      const [oldest, p] = this.#gateways.entries().next().value as [string, httpProxy]
-      this.#gateways.delete(oldest)
-      p.close()
-    }
-    proxy = httpProxy.createProxyServer({
-      target: { host: target.host, port: target.port, protocol: 'http:' }, agent: this.agent, selfHandleResponse: true, xfwd: false,
-      ...(this.#o.localAddress !== undefined ? { localAddress: this.#o.localAddress } : {}),
-    })
-    proxy.on('proxyRes', (proxyRes, req) => { if (req instanceof OutgoingRequest) this.#collect(proxyRes, req) })
-    proxy.on('proxyReq', (proxyReq, req) => { if (req instanceof OutgoingRequest) req.proxyReq = proxyReq })
-    proxy.on('error', (err, req) => { if (req instanceof OutgoingRequest) this.#finish(req, { ok: false, error: describeError(err as NodeJS.ErrnoException) }) })
-    this.#gateways.set(key, proxy)
-    return proxy
-  }
-
-  #finish(out: OutgoingRequest, result: UpstreamResult): void {
+  #finish(out: InFlight, result: UpstreamResult): void {
     if (out.settled) return
     out.settled = true
     this.#inFlight.delete(out)
@@ -115,12 +100,17 @@ export class GatewayUpstream {
   send(r: UpstreamRequest): Promise<UpstreamResult> {
     return new Promise((resolve) => {
       r.headers['Content-Length'] = String(r.body.length)
-      const out = new OutgoingRequest(r.path, r.headers, r.body, resolve)
-      out.deadline = Date.now() + this.#o.timeoutMs
+      const out: InFlight = { deadline: Date.now() + this.#o.timeoutMs, settled: false, proxyReq: null, resolve }
       this.#inFlight.add(out)
       this.#watch()
       try {
-        this.#gatewayFor(r.target).web(out as unknown as http.IncomingMessage, NOT_SENT)
+        const options: http.RequestOptions = { host: r.target.host, port: r.target.port, method: 'POST', path: outgoingPath(r.path), headers: r.headers, agent: this.agent }
+        if (this.#o.localAddress !== undefined) options.localAddress = this.#o.localAddress
+        const proxyReq = http.request(options)
+        out.proxyReq = proxyReq
+        proxyReq.on('error', (err) => this.#finish(out, { ok: false, error: describeError(err as NodeJS.ErrnoException) }))
+        proxyReq.on('response', (res) => this.#collect(res, out))
+        proxyReq.end(r.body)
       } catch (err) {
         this.#finish(out, { ok: false, error: `cannot send: ${String(err)}` })
       }
@@ -142,7 +132,7 @@ export class GatewayUpstream {
     this.#timer.unref()
   }
 
-  #collect(res: http.IncomingMessage, out: OutgoingRequest): void {
+  #collect(res: http.IncomingMessage, out: InFlight): void {
     const finish = (r: UpstreamResult): void => this.#finish(out, r)
     const chunks: Buffer[] = []
     let size = 0
@@ -181,8 +171,6 @@ export class GatewayUpstream {
 
   close(): void {
     if (this.#timer !== null) clearInterval(this.#timer)
-    for (const p of this.#gateways.values()) p.close()
-    this.#gateways.clear()
     this.#relay.close()
     this.agent.destroy()
   }
