@@ -5,9 +5,9 @@
  * record before the damage is still returned.
  *
  * This file: what kind of file a capture is (`sniffFormat`) and a push reader for classic pcap
- * in all four variants (microsecond or nanosecond, either byte order). msnscope reads all of
- * them with it: faster than pcap-parser (no copy of the buffered bytes per chunk, no objects per
- * record), which the tests still hold it to.
+ * in all four variants (microsecond or nanosecond, either byte order). msnscope reads
+ * microsecond files with pcap-parser; this reader covers the nanosecond ones and serves as the
+ * reference the tests hold pcap-parser to.
  */
 
 /** One captured packet. */
@@ -38,7 +38,6 @@ const PCAP_MAGICS: ReadonlyMap<number, { littleEndian: boolean; nanosecond: bool
 ])
 
 export const PCAP_HEADER_LENGTH = 24
-const EMPTY = Buffer.alloc(0)
 const RECORD_HEADER_LENGTH = 16
 /** Largest record accepted: more than any real snap length, less than a damaged length field. */
 export const MAX_RECORD_LENGTH = 16 * 1024 * 1024
@@ -94,91 +93,44 @@ export class PcapReader {
   header: PcapHeader | null = null
   issue: ReadIssue | null = null
   records = 0
-  #rest: Buffer = EMPTY
+  #rest: Buffer = Buffer.alloc(0)
   /** file offset of #rest[0] */
   #offset = 0
-  /** handed to `read`'s callback for every record, refilled each time */
-  readonly #rec: CaptureRecord = { linkType: 0, tsUs: 0, data: EMPTY, origLength: 0 }
 
   push(chunk: Buffer): CaptureRecord[] {
     const out: CaptureRecord[] = []
-    this.read(chunk, (r) => { out.push({ ...r }) })
-    return out
-  }
-
-  /**
-   * The same as `push`, without building an array: `each` gets one record object, refilled for
-   * every record, so it must not keep it. Records that lie wholly inside the chunk are views
-   * into it; only a record cut by a chunk boundary is copied (no copy of the whole chunk).
-   */
-  read(chunk: Buffer, each: (rec: CaptureRecord) => void): void {
-    if (this.issue !== null) return
-    let at = 0
-    // complete the file header, or the record cut by the previous chunk's end, a piece at a time
-    while (this.header === null || this.#rest.length > 0) {
-      if (at >= chunk.length) return
-      const part = chunk.subarray(at, at + this.#missing())
-      at += part.length
-      const buf = Buffer.concat([this.#rest, part])
-      const used = this.#scan(buf, each)
-      if (this.issue !== null) { this.#rest = EMPTY; return }
-      this.#rest = used === buf.length ? EMPTY : buf.subarray(used)
-    }
-    const buf = at === 0 ? chunk : chunk.subarray(at)
-    const used = this.#scan(buf, each)
-    if (this.issue !== null) { this.#rest = EMPTY; return }
-    // keep only the unread tail, copied so the chunk it came in can be released
-    if (used < buf.length) this.#rest = Buffer.from(buf.subarray(used))
-  }
-
-  /** Bytes of the next chunk that finish what #rest holds the start of (the header, a record header, a record). */
-  #missing(): number {
-    const n = this.#rest.length
-    if (this.header === null) return Math.max(1, PCAP_HEADER_LENGTH - n)
-    if (n < RECORD_HEADER_LENGTH) return RECORD_HEADER_LENGTH - n
-    const incl = this.header.littleEndian ? this.#rest.readUInt32LE(8) : this.#rest.readUInt32BE(8)
-    return Math.max(1, Math.min(MAX_RECORD_LENGTH + 1, RECORD_HEADER_LENGTH + incl - n))
-  }
-
-  /** Reads the header (if due) and every whole record of `buf`, which starts at #offset; returns the bytes used. */
-  #scan(buf: Buffer, each: (rec: CaptureRecord) => void): number {
+    if (this.issue !== null) return out
+    const buf = this.#rest.length === 0 ? chunk : Buffer.concat([this.#rest, chunk])
     let pos = 0
     if (this.header === null) {
-      if (buf.length < PCAP_HEADER_LENGTH) return 0
+      if (buf.length < PCAP_HEADER_LENGTH) { this.#rest = buf; return out }
       const h = parsePcapHeader(buf)
-      if (typeof h === 'string') { this.issue = { offset: 0, message: h }; return 0 }
+      if (typeof h === 'string') { this.issue = { offset: 0, message: h }; return out }
       this.header = h
       pos = PCAP_HEADER_LENGTH
     }
     const { littleEndian: le, nanosecond: ns, linkType } = this.header
-    const rec = this.#rec
-    rec.linkType = linkType
     while (buf.length - pos >= RECORD_HEADER_LENGTH) {
       const sec = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos)
       const frac = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4)
       const incl = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8)
+      const orig = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12)
       if (incl > MAX_RECORD_LENGTH) {
         this.issue = { offset: this.#offset + pos, message: `record ${this.records + 1} claims ${incl} bytes: the file is damaged from here` }
-        return pos
+        this.#rest = Buffer.alloc(0)
+        return out
       }
+      if (buf.length - pos - RECORD_HEADER_LENGTH < incl) break
       const start = pos + RECORD_HEADER_LENGTH
-      if (buf.length - start < incl) break
-      rec.tsUs = sec * 1e6 + (ns ? Math.floor(frac / 1000) : frac)
-      rec.data = buf.subarray(start, start + incl)
-      rec.origLength = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12)
+      out.push({ linkType, tsUs: sec * 1e6 + (ns ? Math.floor(frac / 1000) : frac), data: buf.subarray(start, start + incl), origLength: orig })
       this.records++
       pos = start + incl
-      each(rec)
     }
+    // keep only the unread tail, copied so the chunk it came in can be released
+    this.#rest = pos === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(pos))
     this.#offset += pos
-    return pos
+    return out
   }
-
-  /** Bytes read but not yet a whole record (the cut-off tail, once the input ended). */
-  get pending(): number { return this.#rest.length }
-
-  /** File offset of the first byte not yet read as part of a record. */
-  get offset(): number { return this.#offset }
 
   /** The file ended: null when it ended on a record boundary, else what was cut off. */
   end(): ReadIssue | null {
