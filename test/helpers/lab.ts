@@ -41,3 +41,31 @@ export class EventLog {
     return this.events.filter((e): e is Extract<ScopeEvent, { kind: 'command' }> => e.kind === 'command')
   }
 }
+
+/** How lab clients reach the servers once msnscope stands in front of the lab. */
+export type LabConnect = { host: string; port: number; transport?: LabTransport }
+
+/**
+ * msnscope in front of a lab server: the TCP proxy (`tcp`) or the HTTP gateway in reverse mode
+ * in front of a lab gateway (`gateway`), sharing `hub`, `tracker` and `decider`. Closed by `t`.
+ */
+export async function msnscopeInFront(
+  t: import('node:test').TestContext, lab: import('../../src/lab/server.js').LabServer, path: 'tcp' | 'gateway',
+  o: { hub: import('../../src/transport/hub.js').EventHub; tracker: import('../../src/session/tracker.js').SessionTracker; decider: import('../../src/rules/decision.js').Decider; labHost: string },
+): Promise<LabConnect> {
+  if (path === 'tcp') {
+    const { TcpProxy } = await import('../../src/transport/tcp-proxy.js')
+    const proxy = new TcpProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: lab.ds, hub: o.hub, tracker: o.tracker, decider: o.decider })
+    const addr = await proxy.start()
+    t.after(() => proxy.close())
+    return { host: addr.host, port: addr.port }
+  }
+  const { gatewayTransport, startLabGateway } = await import('../../src/lab/gateway.js')
+  const { HttpGateway } = await import('../../src/transport/http-gateway.js')
+  const labGateway = await startLabGateway({ host: o.labHost, gwIp: null, backend: { ns: lab.ns, sb: lab.sb } })
+  t.after(() => labGateway.close())
+  const gateway = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, upstream: labGateway.address, hub: o.hub, tracker: o.tracker, decider: o.decider })
+  const addr = await gateway.start()
+  t.after(() => gateway.close())
+  return { host: 'messenger.hotmail.com', port: 1863, transport: gatewayTransport({ gateway: addr, pollIntervalMs: 10 }) }
+}

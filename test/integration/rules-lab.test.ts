@@ -11,7 +11,6 @@ import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import type { ScopeEvent } from '../../src/events.js'
 import { LabClient } from '../../src/lab/client.js'
-import { gatewayTransport, startLabGateway } from '../../src/lab/gateway.js'
 import { startLabServer, type LabServer } from '../../src/lab/server.js'
 import { LabReplyError } from '../../src/lab/wire.js'
 import { RuleEngine } from '../../src/rules/engine.js'
@@ -19,10 +18,8 @@ import { installPresets, RuleFiles, systemClock } from '../../src/rules/load.js'
 import type { Rule } from '../../src/rules/rule.js'
 import { validateRules } from '../../src/rules/validate.js'
 import { EventHub } from '../../src/transport/hub.js'
-import { HttpGateway } from '../../src/transport/http-gateway.js'
-import { TcpProxy } from '../../src/transport/tcp-proxy.js'
 import { SessionTracker } from '../../src/session/tracker.js'
-import { EventLog } from '../helpers/lab.js'
+import { EventLog, msnscopeInFront } from '../helpers/lab.js'
 
 const LAB_HOST = '127.0.0.3'
 type Path = 'tcp' | 'gateway'
@@ -48,20 +45,7 @@ async function setup(t: TestContext, path: Path, rules: Rule[] = []): Promise<Se
   const log = new EventLog()
   hub.addSink(log.sink)
   hub.addSink(engine.observe)
-  let connect: Pick<ConstructorParameters<typeof LabClient>[0], 'host' | 'port' | 'transport'>
-  if (path === 'tcp') {
-    const proxy = new TcpProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: lab.ds, hub, tracker, decider: engine.decide })
-    const addr = await proxy.start()
-    t.after(() => proxy.close())
-    connect = { host: addr.host, port: addr.port }
-  } else {
-    const labGateway = await startLabGateway({ host: LAB_HOST, gwIp: null, backend: { ns: lab.ns, sb: lab.sb } })
-    t.after(() => labGateway.close())
-    const gateway = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, upstream: labGateway.address, hub, tracker, decider: engine.decide })
-    const addr = await gateway.start()
-    t.after(() => gateway.close())
-    connect = { host: 'messenger.hotmail.com', port: 1863, transport: gatewayTransport({ gateway: addr, pollIntervalMs: 10 }) }
-  }
+  const connect = await msnscopeInFront(t, lab, path, { hub, tracker, decider: engine.decide, labHost: LAB_HOST })
   const clients: LabClient[] = []
   t.after(() => { for (const c of clients) c.close() })
   return {

@@ -7,16 +7,13 @@ import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
 import type { ScopeEvent } from '../../src/events.js'
 import { LabClient } from '../../src/lab/client.js'
-import { gatewayTransport, startLabGateway } from '../../src/lab/gateway.js'
 import { startLabServer } from '../../src/lab/server.js'
 import { RuleEngine } from '../../src/rules/engine.js'
 import { loadRuleFile, loadRules, systemClock } from '../../src/rules/load.js'
 import type { LoadedRule } from '../../src/rules/rule.js'
 import { EventHub } from '../../src/transport/hub.js'
-import { HttpGateway } from '../../src/transport/http-gateway.js'
-import { TcpProxy } from '../../src/transport/tcp-proxy.js'
 import { SessionTracker } from '../../src/session/tracker.js'
-import { EventLog } from '../helpers/lab.js'
+import { EventLog, msnscopeInFront } from '../helpers/lab.js'
 
 const LAB_HOST = '127.0.0.3'
 const example = (name: string): string => new URL(`../../docs/examples/rules/${name}`, import.meta.url).pathname
@@ -35,20 +32,7 @@ async function chatting(t: TestContext, path: Path, rules: LoadedRule[]) {
   hub.addSink(log.sink)
   hub.addSink(engine.observe)
   const tracker = new SessionTracker()
-  let connect: Pick<ConstructorParameters<typeof LabClient>[0], 'host' | 'port' | 'transport'>
-  if (path === 'tcp') {
-    const proxy = new TcpProxy({ listen: { host: '127.0.0.1', port: 0 }, upstream: lab.ds, hub, tracker, decider: engine.decide })
-    const addr = await proxy.start()
-    t.after(() => proxy.close())
-    connect = { host: addr.host, port: addr.port }
-  } else {
-    const labGateway = await startLabGateway({ host: LAB_HOST, gwIp: null, backend: { ns: lab.ns, sb: lab.sb } })
-    t.after(() => labGateway.close())
-    const gateway = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, upstream: labGateway.address, hub, tracker, decider: engine.decide })
-    const addr = await gateway.start()
-    t.after(() => gateway.close())
-    connect = { host: 'messenger.hotmail.com', port: 1863, transport: gatewayTransport({ gateway: addr, pollIntervalMs: 10 }) }
-  }
+  const connect = await msnscopeInFront(t, lab, path, { hub, tracker, decider: engine.decide, labHost: LAB_HOST })
   const alice = new LabClient({ account: 'alice@example.com', dialect: 12, ...connect })
   const bob = new LabClient({ account: 'bob@example.net', dialect: 12, ...connect })
   t.after(() => { alice.close(); bob.close() })
