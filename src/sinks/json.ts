@@ -13,7 +13,7 @@ export interface JsonOptions {
 const b64 = (b: Buffer): string => b.toString('base64')
 
 /** Buffers that slipped into decoded fields become base64 strings instead of byte arrays. */
-function replacer(this: unknown, _key: string, value: unknown): unknown {
+export function replacer(this: unknown, _key: string, value: unknown): unknown {
   if (value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)) {
     return Buffer.from((value as { data: number[] }).data).toString('base64')
   }
@@ -76,10 +76,56 @@ function rewritten(bytes: Buffer, c: CommandEvent): Record<string, unknown> | st
  */
 export function toJsonLine(ev: ScopeEvent, options: JsonOptions = {}): string {
   if (ev.kind === 'command') return commandLine(ev, options.raw === true)
-  return ev.kind === 'malformed' ? JSON.stringify(toJson(ev, options)) : JSON.stringify(toJson(ev, options), replacer)
+  return ev.kind === 'malformed' ? JSON.stringify(toJson(ev, options)) : otherLine(ev)
 }
 
-const q = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s))
+/**
+ * A string as JSON. Most strings of an event (times, addresses, verbs, accounts) need no
+ * escaping: one scan for the characters JSON.stringify would escape (controls, quote, backslash,
+ * and surrogates, which it escapes when unpaired) decides, and only those strings go through it.
+ */
+function q(s: string | null): string {
+  if (s === null) return 'null'
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s)
+  }
+  return `"${s}"`
+}
+
+/** The members every line starts with, as toJson writes them. */
+function head(ev: ScopeEvent): string {
+  let s = `{"seq":${ev.seq},"ts":${q(ev.ts)},"kind":${q(ev.kind)},"conn":${q(ev.conn)},"transport":${q(ev.transport)},"client":${q(ev.client)},"server":${q(ev.server)},"role":${q(ev.role)}`
+  if (ev.account !== undefined) s += `,"account":${q(ev.account)}`
+  if (ev.dialect !== undefined) s += `,"dialect":${ev.dialect === null ? 'null' : `"MSNP${ev.dialect}"`}`
+  return s
+}
+
+const HEAD_KEYS = new Set(['seq', 'ts', 'kind', 'conn', 'transport', 'client', 'server', 'role', 'account', 'dialect'])
+
+/**
+ * Any other event (sessions, HTTP exchanges, redirects, gaps, counters): the head, then the
+ * event's own members in their order, exactly as JSON.stringify(toJson(ev), replacer) writes them.
+ */
+function otherLine(ev: Exclude<ScopeEvent, { kind: 'command' | 'malformed' }>): string {
+  let s = head(ev)
+  const members = ev as unknown as Record<string, unknown>
+  for (const key in members) {
+    if (HEAD_KEYS.has(key)) continue
+    const v = members[key]
+    switch (typeof v) {
+      case 'string': s += `,${q(key)}:${q(v)}`; break
+      case 'boolean': s += `,${q(key)}:${v}`; break
+      case 'number': s += `,${q(key)}:${Number.isFinite(v) ? v : 'null'}`; break
+      case 'undefined': case 'function': case 'symbol': break
+      default: {
+        const text = JSON.stringify(v, replacer)
+        if (text !== undefined) s += `,${q(key)}:${text}`
+      }
+    }
+  }
+  return s + '}'
+}
 
 /**
  * The line of a command event, written field by field: the same text as JSON.stringify(toJson())
@@ -88,9 +134,7 @@ const q = (s: string | null): string => (s === null ? 'null' : JSON.stringify(s)
  */
 function commandLine(ev: Extract<ScopeEvent, { kind: 'command' }>, raw: boolean): string {
   const c = ev.command
-  let s = `{"seq":${ev.seq},"ts":${q(ev.ts)},"kind":"command","conn":${q(ev.conn)},"transport":${q(ev.transport)},"client":${q(ev.client)},"server":${q(ev.server)},"role":${q(ev.role)}`
-  if (ev.account !== undefined) s += `,"account":${q(ev.account)}`
-  if (ev.dialect !== undefined) s += `,"dialect":${ev.dialect === null ? 'null' : `"MSNP${ev.dialect}"`}`
+  let s = head(ev)
   s += `,"from":${q(c.from)},"verb":${q(c.verb)},"trId":${c.trId === null ? 'null' : c.trId},"args":${JSON.stringify(c.args)},"payloadLength":${c.payloadLength === null ? 'null' : c.payloadLength},"fields":${JSON.stringify(c.fields)},"payload":${c.payload === null ? 'null' : JSON.stringify(c.payload)}`
   if (c.notes !== undefined) s += `,"notes":${JSON.stringify(c.notes)}`
   s += `,"action":${q(ev.action)}`
