@@ -1,0 +1,95 @@
+/**
+ * The reader thread of a capture import: opens the file, undoes gzip, reads pcap or pcapng
+ * records (capture-read.ts) and sends them to the importing thread packed in batches, while that
+ * thread reassembles and decodes the batches before. At most a few batches are in flight: the
+ * importing thread acknowledges each one, so a slow consumer holds the reading back and memory
+ * stays flat. Messages are listed in capture-thread.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { MsnscopeError } from '../errors.js'
+import type { CaptureRecord } from '../pcap/pcap-file.js'
+import { RECORD_HEADER, type ReaderRequest, type ReaderMessage } from './capture-thread.js'
+import { openCapture, readAll, recordReader, type RecordSink } from './capture-read.js'
+
+const port = parentPort!
+const { source, name, batchBytes, maxInFlight } = workerData as ReaderRequest
+
+/** Records copied one after another into batch buffers: header (RECORD_HEADER bytes), then the data. */
+class Packer implements RecordSink {
+  readonly full: Array<{ buf: ArrayBuffer; used: number; count: number }> = []
+  #buf = new ArrayBuffer(batchBytes)
+  #view = new DataView(this.#buf)
+  #bytes = new Uint8Array(this.#buf)
+  #used = 0
+  #count = 0
+
+  record(rec: CaptureRecord): void {
+    const need = RECORD_HEADER + rec.data.length
+    if (this.#used + need > this.#buf.byteLength) this.#next(need)
+    const at = this.#used
+    this.#view.setFloat64(at, rec.tsUs, true)
+    this.#view.setUint32(at + 8, rec.linkType, true)
+    this.#view.setUint32(at + 12, rec.origLength, true)
+    this.#view.setUint32(at + 16, rec.data.length, true)
+    this.#bytes.set(rec.data, at + RECORD_HEADER)
+    this.#used = at + need
+    this.#count++
+  }
+
+  /** Close the current batch (if it holds anything) and start one with room for `need` bytes. */
+  #next(need: number): void {
+    if (this.#count > 0) this.full.push({ buf: this.#buf, used: this.#used, count: this.#count })
+    this.#buf = new ArrayBuffer(Math.max(batchBytes, need))
+    this.#view = new DataView(this.#buf)
+    this.#bytes = new Uint8Array(this.#buf)
+    this.#used = 0
+    this.#count = 0
+  }
+
+  /** Everything still open becomes a batch. */
+  flush(): void { this.#next(0) }
+}
+
+let inFlight = 0
+let wake: (() => void) | null = null
+let stopped = false
+port.on('message', (m: { type: 'ack' | 'stop' }) => {
+  if (m.type === 'ack') inFlight--
+  else stopped = true
+  const w = wake
+  wake = null
+  w?.()
+})
+
+function send(m: ReaderMessage, transfer: ArrayBuffer[] = []): void { port.postMessage(m, transfer) }
+
+async function main(): Promise<void> {
+  const opened = await openCapture(source, name, batchBytes)
+  if (opened.format === 'jsonl') { send({ type: 'jsonl' }); return }
+  const packer = new Packer()
+  const seen = { linkTypes: [] as number[] }
+  const reader = recordReader(opened, packer, seen, name)
+  const steps = readAll(reader, opened, {})
+  const post = async (): Promise<void> => {
+    for (const b of packer.full.splice(0)) {
+      while (inFlight >= maxInFlight && !stopped) await new Promise<void>((resolve) => { wake = resolve })
+      if (stopped) return
+      inFlight++
+      send({ type: 'batch', buf: b.buf, used: b.used, count: b.count, bytesRead: opened.counter.bytes, total: opened.total }, [b.buf])
+    }
+  }
+  let step = await steps.next()
+  while (step.done !== true && !stopped) {
+    await post()
+    step = await steps.next()
+  }
+  if (stopped) { await opened.input.return?.(); return }
+  packer.flush()
+  await post()
+  send({ type: 'end', format: opened.format, gzip: opened.gzip, linkTypes: seen.linkTypes, records: reader.records(), bytesRead: opened.counter.bytes, issue: step.value ?? null })
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof MsnscopeError) send({ type: 'error', code: err.code, message: err.message })
+  else send({ type: 'failed', message: err instanceof Error ? err.stack ?? err.message : String(err) })
+})

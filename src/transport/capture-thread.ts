@@ -1,0 +1,101 @@
+/**
+ * The importing side of the reader thread (capture-reader-worker.ts): a large capture file is
+ * read, decompressed and split into records on one core while this thread reassembles, decodes
+ * and tracks sessions on another. The records arrive in order, packed in transferred batches, so
+ * the pipeline sees exactly what it would have read itself.
+ */
+import { Worker } from 'node:worker_threads'
+import type { ErrorCode } from '../errors.js'
+import type { CaptureRecord, ReadIssue } from '../pcap/pcap-file.js'
+import type { RecordSink } from './capture-read.js'
+
+/** Bytes before each record's data in a batch: tsUs (f64), linkType, origLength, length (u32, little-endian). */
+export const RECORD_HEADER = 20
+
+/** What the reader thread is started with. */
+export interface ReaderRequest {
+  source: string
+  name: string
+  /** size of a batch (and of a read from the file) */
+  batchBytes: number
+  /** batches sent but not yet acknowledged, at most */
+  maxInFlight: number
+}
+
+/** What the reader thread sends, in this order: batches, then one of the others. */
+export type ReaderMessage =
+  | { type: 'batch'; buf: ArrayBuffer; used: number; count: number; bytesRead: number; total: number | null }
+  /** a saved JSONL file: read it in the importing thread */
+  | { type: 'jsonl' }
+  /** the file cannot be read at all */
+  | { type: 'error'; code: ErrorCode; message: string }
+  /** the reader itself broke */
+  | { type: 'failed'; message: string }
+  | { type: 'end'; format: 'pcap' | 'pcapng'; gzip: boolean; linkTypes: number[]; records: number; bytesRead: number; issue: ReadIssue | null }
+
+/** The records of a batch into `sink`, one record object refilled for each. */
+export function unpackBatch(buf: ArrayBuffer, used: number, count: number, sink: RecordSink): void {
+  const view = new DataView(buf)
+  const bytes = Buffer.from(buf, 0, used)
+  const rec: CaptureRecord = { linkType: 0, tsUs: 0, data: bytes, origLength: 0 }
+  let at = 0
+  for (let i = 0; i < count; i++) {
+    const len = view.getUint32(at + 16, true)
+    rec.tsUs = view.getFloat64(at, true)
+    rec.linkType = view.getUint32(at + 8, true)
+    rec.origLength = view.getUint32(at + 12, true)
+    rec.data = bytes.subarray(at + RECORD_HEADER, at + RECORD_HEADER + len)
+    sink.record(rec)
+    at += RECORD_HEADER + len
+  }
+}
+
+/** The worker's module: compiled JavaScript beside this file, or the TypeScript source when run from it (tests). */
+const FROM_SOURCE = import.meta.url.endsWith('.ts')
+const WORKER_URL = new URL(FROM_SOURCE ? './capture-reader-worker.ts' : './capture-reader-worker.js', import.meta.url)
+
+function startWorker(request: ReaderRequest): Worker {
+  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: request })
+  // a worker does not inherit the TypeScript loader: it registers it before loading the source
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
+  return new Worker(boot, { eval: true, workerData: request })
+}
+
+/** A reader thread; its messages in order through next(). */
+export class ReaderThread {
+  readonly #worker: Worker
+  readonly #queue: ReaderMessage[] = []
+  #waiting: { resolve: (m: ReaderMessage) => void; reject: (err: Error) => void } | null = null
+  #failure: Error | null = null
+
+  constructor(request: ReaderRequest) {
+    this.#worker = startWorker(request)
+    this.#worker.on('message', (m: ReaderMessage) => {
+      const w = this.#waiting
+      if (w !== null) { this.#waiting = null; w.resolve(m) } else this.#queue.push(m)
+    })
+    const fail = (err: Error): void => {
+      this.#failure ??= err
+      const w = this.#waiting
+      this.#waiting = null
+      w?.reject(this.#failure)
+    }
+    this.#worker.on('error', fail)
+    this.#worker.on('exit', (code) => fail(new Error(`the capture reader thread exited (status ${code})`)))
+  }
+
+  next(): Promise<ReaderMessage> {
+    const m = this.#queue.shift()
+    if (m !== undefined) return Promise.resolve(m)
+    if (this.#failure !== null) return Promise.reject(this.#failure)
+    return new Promise((resolve, reject) => { this.#waiting = { resolve, reject } })
+  }
+
+  /** A batch was used up: the reader may send another. */
+  ack(): void { this.#worker.postMessage({ type: 'ack' }) }
+
+  async stop(): Promise<void> {
+    this.#worker.removeAllListeners('exit')
+    await this.#worker.terminate()
+  }
+}
