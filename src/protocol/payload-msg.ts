@@ -88,6 +88,8 @@ function memberId(high: string | undefined, low: string | undefined): number | s
 /** What a header block says, computed once per distinct block (they repeat: same sender, same client). */
 interface Head {
   block: HeaderBlock
+  /** where the body starts (just after the empty line that ends the block) */
+  bodyStart: number
   contentType: string | null
   mediaType: string
   /** the media type whose decoder applies (a long message's continuation parts have none) */
@@ -101,6 +103,8 @@ interface Head {
   /** P2P-Dest and P2P-Src (the last of each, as getHeader reads them) */
   p2pDest: string | undefined
   p2pSrc: string | undefined
+  /** text/x-msmsgscontrol: the TypingUser header, or null */
+  typingUser: string | null
   problem: string | undefined
   /** kept in the cache: its objects must be copied before they are handed out */
   cached: boolean
@@ -111,7 +115,7 @@ function makeHead(block: HeaderBlock): Head {
   // one pass for the headers object and the headers that shape the decoding
   const headers: Record<string, string> = {}
   let contentType: string | undefined, fmt: string | undefined, messageId: string | undefined, chunks: string | undefined, chunk: string | undefined
-  let p2pDest: string | undefined, p2pSrc: string | undefined
+  let p2pDest: string | undefined, p2pSrc: string | undefined, typingUser: string | null = null
   for (let i = 0; i < names.length; i++) {
     const n = names[i]!, v = values[i]!
     if (n === '__proto__') Object.defineProperty(headers, n, { value: v, enumerable: true, writable: true, configurable: true })
@@ -119,7 +123,7 @@ function makeHead(block: HeaderBlock): Head {
     switch (n.length) {
       case 12: if (sameLower(n, 'content-type')) contentType = v; break
       case 15: if (sameLower(n, 'x-mms-im-format')) fmt = v; break
-      case 10: if (sameLower(n, 'message-id')) messageId = v; break
+      case 10: if (sameLower(n, 'message-id')) messageId = v; else if (sameLower(n, 'typinguser')) typingUser = v; break
       case 6: if (sameLower(n, 'chunks')) chunks = v; break
       case 5: if (sameLower(n, 'chunk')) chunk = v; break
       case 8: if (sameLower(n, 'p2p-dest')) p2pDest = v; break
@@ -140,8 +144,8 @@ function makeHead(block: HeaderBlock): Head {
     }
   }
   return {
-    block, contentType: contentType ?? null, mediaType: ct.mediaType, decodeAs: continuation ? 'text/plain' : ct.mediaType, charset: ct.charset,
-    headers, format, textExtras, p2pDest, p2pSrc, cached: false,
+    block, bodyStart: block.bodyStart, contentType: contentType ?? null, mediaType: ct.mediaType, decodeAs: continuation ? 'text/plain' : ct.mediaType, charset: ct.charset,
+    headers, format, textExtras, p2pDest, p2pSrc, typingUser, cached: false,
     problem: block.end === '' ? 'header block not terminated by an empty line' : contentType === undefined && !continuation ? 'no Content-Type header' : undefined,
   }
 }
@@ -158,6 +162,8 @@ const NO_TYPE: ContentType = { mediaType: '' }
 const SETS = 2048
 const slotKeys: Array<string | undefined> = new Array<string | undefined>(SETS * 2).fill(undefined)
 const slotHeads: Array<Head | undefined> = new Array<Head | undefined>(SETS * 2).fill(undefined)
+/** per slot, the fingerprint of its block: most mismatches end here, without touching the key */
+const slotPrints = new Int32Array(SETS * 2)
 /** per set, the way used last (the other one is replaced) */
 const lastWay = new Uint8Array(SETS)
 
@@ -200,10 +206,9 @@ function readHead(buf: Buffer): Head {
   const set = setOf(buf, len)
   const slot = set << 1
   const key = len === s.length ? s : s.slice(0, len)
-  let cached = slotHeads[slot]
-  if (cached !== undefined && slotKeys[slot] === key) { lastWay[set] = 0; return cached }
-  cached = slotHeads[slot + 1]
-  if (cached !== undefined && slotKeys[slot + 1] === key) { lastWay[set] = 1; return cached }
+  const print = lastFingerprint
+  if (slotPrints[slot] === print && slotKeys[slot] === key) { lastWay[set] = 0; return slotHeads[slot]! }
+  if (slotPrints[slot + 1] === print && slotKeys[slot + 1] === key) { lastWay[set] = 1; return slotHeads[slot + 1]! }
   const head = makeHead(readHeaderText(key))
   if (fingerprints[set] !== lastFingerprint) { fingerprints[set] = lastFingerprint; return head }
   head.cached = true
@@ -212,6 +217,7 @@ function readHead(buf: Buffer): Head {
   // a slice of a whole-payload view would keep all of it alive in the cache
   slotKeys[slot + way] = s.length > HEAD_WINDOW ? buf.toString('latin1', 0, len) : key
   slotHeads[slot + way] = head
+  slotPrints[slot + way] = print
   return head
 }
 
@@ -224,9 +230,8 @@ function base(h: Head, kind: string): DecodedPayload {
 /** Decode a MIME-like message payload (MSG, UUM, UBM). */
 export function decodeMimeMessage(buf: Buffer): DecodedPayload {
   const head = readHead(buf)
-  const block = head.block
-  const { names, values } = block
-  const start = block.bodyStart
+  // the common types need only what the head computed: its block is read by the rare ones
+  const start = head.bodyStart
   const ct = head
   const problem = head.problem
   let p: DecodedPayload
@@ -242,7 +247,7 @@ export function decodeMimeMessage(buf: Buffer): DecodedPayload {
     }
     case 'text/x-msmsgscontrol':
       p = base(head, 'typing')
-      p.typingUser = getHeader(names, values, 'typinguser') ?? null
+      p.typingUser = head.typingUser
       break
     case 'text/x-msnmsgr-datacast': {
       p = base(head, 'datacast')
@@ -283,6 +288,8 @@ export function decodeMimeMessage(buf: Buffer): DecodedPayload {
     }
     case 'text/x-msmsgsprofile': {
       p = base(head, 'profile')
+      const block = head.block
+      const { names, values } = block
       for (const [h, k, n] of PROFILE_FIELDS) pick(p, block, h, k, n)
       for (const [h, k] of PROFILE_FLAGS) {
         const v = getHeader(names, values, h)
@@ -296,6 +303,7 @@ export function decodeMimeMessage(buf: Buffer): DecodedPayload {
       p = base(head, 'system')
       const b = bodyBlock(buf, start)
       p.fields = headerObject(b.names, b.values)
+      const { names, values } = head.block
       const type = num(getHeader(b.names, b.values, 'type') ?? getHeader(names, values, 'type'))
       const arg = num(getHeader(b.names, b.values, 'arg1') ?? getHeader(names, values, 'arg1'))
       if (type !== undefined) p.systemType = type
@@ -331,7 +339,7 @@ export function decodeMimeMessage(buf: Buffer): DecodedPayload {
       break
     default: {
       const mail = MAIL_TYPES[ct.mediaType]
-      if (mail !== undefined) { p = decodeMail(base(head, 'mail'), mail, buf, block); break }
+      if (mail !== undefined) { p = decodeMail(base(head, 'mail'), mail, buf, head.block); break }
       p = base(head, 'mime')
       const text = printableText(buf, start, buf.length)
       if (text !== undefined) p.text = text
