@@ -34,7 +34,7 @@ test('lines of every other kind are exactly JSON.stringify of the event object w
     { ...base, kind: 'session-open', parent: 'c1', via: 'XFR', midStream: true },
     { ...base, kind: 'session-open', account: null, dialect: 12 },
     { ...base, kind: 'session-close', account: 'bob@example.com', dialect: null, reason: 'server closed "nicely"\n', bytes: { client: 10, server: 0 } },
-    { ...base, kind: 'gap', from: 'server', bytes: 1460, reason: undefined },
+    { ...base, kind: 'gap', from: 'server', bytes: 1460, reason: undefined } as unknown as ScopeEvent,
     { ...base, kind: 'http', from: 'client', method: 'POST', url: '/gateway/gateway.dll?Action=open&Server=NS&IP=1.2.3.4', bodyLength: 0, sessionClose: false, status: Number.NaN },
     { ...base, kind: 'http', from: 'server', status: 200, sessionId: '\ud800x', gwIp: '10.0.0.1', bodyLength: -0, note: 'ünïcode' },
     { ...base, kind: 'redirect', verb: 'XFR', real: '1.2.3.4:1863', handedOut: null, note: 'left alone' },
