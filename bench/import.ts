@@ -2,7 +2,8 @@
  * Capture import throughput and memory, beside baselines measured in the same run:
  * - a bare loop over the same file's packets with pcap-parser (no decoding at all);
  * - import to events: reassembly, recognition, decoding and session tracking, no printing
- *   (target: at least a third of the bare loop's speed);
+ *   (target: at least a third of the bare loop's speed), as `read` runs it (records read by a
+ *   thread of their own) and all in one thread, with CPU time beside wall time;
  * - `msnscope read --json` to /dev/null, and `tshark -r FILE -Y msnms -T fields -e frame.number`
  *   when tshark is installed (target: at least 5 times faster than tshark);
  * - peak RSS of importing a ~1 GB capture against a ~100 MB one, each in a child process
@@ -78,9 +79,9 @@ function bareLoop(file: string): Promise<number> {
   })
 }
 
-async function importOnly(file: string): Promise<{ events: number; packets: number }> {
+async function importOnly(file: string, readerThread = true): Promise<{ events: number; packets: number }> {
   let events = 0
-  const r = await importCapture(file, () => { events++ })
+  const r = await importCapture(file, () => { events++ }, { readerThread })
   return { events, packets: r.records }
 }
 
@@ -142,6 +143,9 @@ export async function benchImport(): Promise<void> {
   line('bare pcap-parser loop (no decoding)', bare.ms, `CPU ${(bare.cpuMs / 1000).toFixed(2)} s; ${bare.result} packets`)
   const imp = await best(3, () => importOnly(small))
   line('import to events (no printing)', imp.ms, `CPU ${(imp.cpuMs / 1000).toFixed(2)} s; ${imp.result.events} events; ${(bare.ms / imp.ms).toFixed(2)} of the bare loop's speed in wall time, ${(bare.cpuMs / imp.cpuMs).toFixed(2)} in CPU time (target >= 0.33)`)
+  // the same without the reader thread: everything on one core
+  const one = await best(3, () => importOnly(small, false))
+  line('  the same in one thread', one.ms, `CPU ${(one.cpuMs / 1000).toFixed(2)} s; ${(bare.ms / one.ms).toFixed(2)} of the bare loop's speed in wall time`)
   const cli = builtCli()
   const json = timed(process.execPath, [...cli.args, 'read', small, '--json'])
   if (!json.ok) throw new Error(`read --json failed: ${json.err}`)
