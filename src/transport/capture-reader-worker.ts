@@ -2,8 +2,8 @@
  * The reader thread of a capture import: opens the file, undoes gzip, reads pcap or pcapng
  * records (capture-read.ts) and sends them to the importing thread packed in batches, while that
  * thread reassembles and decodes the batches before. At most a few batches are in flight: the
- * importing thread acknowledges each one, so a slow consumer holds the reading back and memory
- * stays flat. Messages are listed in capture-thread.ts.
+ * importing thread counts each one it used up, so a slow consumer holds the reading back and memory
+ * stays flat. Messages are listed in capture-thread.ts; acknowledgements are a shared counter.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { MsnscopeError } from '../errors.js'
@@ -12,7 +12,7 @@ import { RECORD_HEADER, type ReaderRequest, type ReaderMessage } from './capture
 import { openCapture, readAll, recordReader, type RecordSink } from './capture-read.js'
 
 const port = parentPort!
-const { source, name, batchBytes, maxInFlight } = workerData as ReaderRequest
+const { source, name, batchBytes, maxInFlight, credit } = workerData as ReaderRequest
 
 /** Records copied one after another into batch buffers: header (RECORD_HEADER bytes), then the data. */
 class Packer implements RecordSink {
@@ -50,16 +50,23 @@ class Packer implements RecordSink {
   flush(): void { this.#next(0) }
 }
 
-let inFlight = 0
-let wake: (() => void) | null = null
-let stopped = false
-port.on('message', (m: { type: 'ack' | 'stop' }) => {
-  if (m.type === 'ack') inFlight--
-  else stopped = true
-  const w = wake
-  wake = null
-  w?.()
-})
+// Atomics.waitAsync is in Node 20; the TypeScript library of this project predates it
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync
+// stay alive after the last batch until the importing thread ends this thread: its 'exit' then means a crash
+port.on('message', () => {})
+
+let sent = 0
+const stopped = (): boolean => Atomics.load(credit, 1) !== 0
+
+/** Wait until fewer than maxInFlight batches are unused (or the importing thread stopped). */
+async function room(): Promise<void> {
+  for (;;) {
+    const used = Atomics.load(credit, 0)
+    if (sent - used < maxInFlight || stopped()) return
+    const w = waitAsync(credit, 0, used)
+    if (w.async) await w.value
+  }
+}
 
 function send(m: ReaderMessage, transfer: ArrayBuffer[] = []): void { port.postMessage(m, transfer) }
 
@@ -72,18 +79,18 @@ async function main(): Promise<void> {
   const steps = readAll(reader, opened, {})
   const post = async (): Promise<void> => {
     for (const b of packer.full.splice(0)) {
-      while (inFlight >= maxInFlight && !stopped) await new Promise<void>((resolve) => { wake = resolve })
-      if (stopped) return
-      inFlight++
+      await room()
+      if (stopped()) return
+      sent++
       send({ type: 'batch', buf: b.buf, used: b.used, count: b.count, bytesRead: opened.counter.bytes, total: opened.total }, [b.buf])
     }
   }
   let step = await steps.next()
-  while (step.done !== true && !stopped) {
+  while (step.done !== true && !stopped()) {
     await post()
     step = await steps.next()
   }
-  if (stopped) { await opened.input.return?.(); return }
+  if (stopped()) { await opened.input.return?.(); return }
   packer.flush()
   await post()
   send({ type: 'end', format: opened.format, gzip: opened.gzip, linkTypes: seen.linkTypes, records: reader.records(), bytesRead: opened.counter.bytes, issue: step.value ?? null })

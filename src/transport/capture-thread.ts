@@ -18,8 +18,10 @@ export interface ReaderRequest {
   name: string
   /** size of a batch (and of a read from the file) */
   batchBytes: number
-  /** batches sent but not yet acknowledged, at most */
+  /** batches sent but not yet used up, at most */
   maxInFlight: number
+  /** [0]: batches used up by the importing thread, [1]: 1 once it wants no more */
+  credit: Int32Array
 }
 
 /** What the reader thread sends, in this order: batches, then one of the others. */
@@ -64,12 +66,13 @@ function startWorker(request: ReaderRequest): Worker {
 /** A reader thread; its messages in order through next(). */
 export class ReaderThread {
   readonly #worker: Worker
+  readonly #credit = new Int32Array(new SharedArrayBuffer(8))
   readonly #queue: ReaderMessage[] = []
   #waiting: { resolve: (m: ReaderMessage) => void; reject: (err: Error) => void } | null = null
   #failure: Error | null = null
 
-  constructor(request: ReaderRequest) {
-    this.#worker = startWorker(request)
+  constructor(request: Omit<ReaderRequest, 'credit'>) {
+    this.#worker = startWorker({ ...request, credit: this.#credit })
     this.#worker.on('message', (m: ReaderMessage) => {
       const w = this.#waiting
       if (w !== null) { this.#waiting = null; w.resolve(m) } else this.#queue.push(m)
@@ -91,10 +94,15 @@ export class ReaderThread {
     return new Promise((resolve, reject) => { this.#waiting = { resolve, reject } })
   }
 
-  /** A batch was used up: the reader may send another. */
-  ack(): void { this.#worker.postMessage({ type: 'ack' }) }
+  /** A batch was used up: the reader may send another (a shared counter, no message). */
+  ack(): void {
+    Atomics.add(this.#credit, 0, 1)
+    Atomics.notify(this.#credit, 0)
+  }
 
   async stop(): Promise<void> {
+    Atomics.store(this.#credit, 1, 1)
+    Atomics.notify(this.#credit, 0)
     this.#worker.removeAllListeners('exit')
     await this.#worker.terminate()
   }
