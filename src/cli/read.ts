@@ -7,6 +7,7 @@ import chalk, { Chalk } from 'chalk'
 import type { ScopeEvent } from '../events.js'
 import { linkTypeName } from '../pcap/link.js'
 import { toJsonLine } from '../sinks/json.js'
+import { JsonLineThread } from '../sinks/json-thread.js'
 import { PLAIN, SummarySink, type Painter } from '../sinks/summary.js'
 import { captureEvents, importCapture, type ImportOptions, type ImportResult } from '../transport/pcap-import.js'
 import { usageError, wantsColor, type CliIo, type Subcommand } from './io.js'
@@ -60,7 +61,18 @@ export const run: Subcommand = async (argv, io) => {
   if (progress !== null) options.onProgress = progress.update
   let result: ImportResult
   try {
-    if (values.json === true) {
+    if (values.json === true && rules === null) {
+      // lines rendered by a thread of their own; commands are decoded there, so not here
+      const lines = new JsonLineThread(io.stdout, { raw: values.raw === true, limits: {} })
+      options.payloads = false
+      options.drain = () => lines.drain()
+      try {
+        result = await importCapture(source, (e) => lines.add(e), options)
+        await lines.finish()
+      } finally {
+        await lines.close()
+      }
+    } else if (values.json === true) {
       const out = new BatchedWriter(io.stdout)
       const raw = values.raw === true
       const dry = dryRunInto(rules, (e) => out.add(toJsonLine(e, { raw }) + '\n'))

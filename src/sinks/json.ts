@@ -93,8 +93,8 @@ function q(s: string | null): string {
   return `"${s}"`
 }
 
-/** The members every line starts with, as toJson writes them. */
-function head(ev: ScopeEvent): string {
+/** The members every line starts with, as toJson writes them (the line goes on with a comma). */
+export function eventHead(ev: ScopeEvent): string {
   let s = `{"seq":${ev.seq},"ts":${q(ev.ts)},"kind":${q(ev.kind)},"conn":${q(ev.conn)},"transport":${q(ev.transport)},"client":${q(ev.client)},"server":${q(ev.server)},"role":${q(ev.role)}`
   if (ev.account !== undefined) s += `,"account":${q(ev.account)}`
   if (ev.dialect !== undefined) s += `,"dialect":${ev.dialect === null ? 'null' : `"MSNP${ev.dialect}"`}`
@@ -108,7 +108,7 @@ const HEAD_KEYS = new Set(['seq', 'ts', 'kind', 'conn', 'transport', 'client', '
  * event's own members in their order, exactly as JSON.stringify(toJson(ev), replacer) writes them.
  */
 function otherLine(ev: Exclude<ScopeEvent, { kind: 'command' | 'malformed' }>): string {
-  let s = head(ev)
+  let s = eventHead(ev)
   const members = ev as unknown as Record<string, unknown>
   for (const key in members) {
     if (HEAD_KEYS.has(key)) continue
@@ -133,9 +133,13 @@ function otherLine(ev: Exclude<ScopeEvent, { kind: 'command' | 'malformed' }>): 
  * nearly every line of a busy proxy or a large capture.
  */
 function commandLine(ev: Extract<ScopeEvent, { kind: 'command' }>, raw: boolean): string {
+  return eventHead(ev) + commandRest(ev, raw)
+}
+
+/** What a command's line holds after its head: the command, the decision, and `raw` when asked. */
+export function commandRest(ev: Pick<Extract<ScopeEvent, { kind: 'command' }>, 'command' | 'action' | 'rule' | 'tags' | 'forwarded'>, raw: boolean): string {
   const c = ev.command
-  let s = head(ev)
-  s += `,"from":${q(c.from)},"verb":${q(c.verb)},"trId":${c.trId === null ? 'null' : c.trId},"args":${JSON.stringify(c.args)},"payloadLength":${c.payloadLength === null ? 'null' : c.payloadLength},"fields":${JSON.stringify(c.fields)},"payload":${c.payload === null ? 'null' : JSON.stringify(c.payload)}`
+  let s = `,"from":${q(c.from)},"verb":${q(c.verb)},"trId":${c.trId === null ? 'null' : c.trId},"args":${JSON.stringify(c.args)},"payloadLength":${c.payloadLength === null ? 'null' : c.payloadLength},"fields":${JSON.stringify(c.fields)},"payload":${c.payload === null ? 'null' : JSON.stringify(c.payload)}`
   if (c.notes !== undefined) s += `,"notes":${JSON.stringify(c.notes)}`
   s += `,"action":${q(ev.action)}`
   if (ev.rule !== undefined) s += `,"rule":${q(ev.rule)}`

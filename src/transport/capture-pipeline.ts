@@ -26,6 +26,11 @@ export interface PipelineOptions {
   maxBuffered?: number
   /** capture time without packets after which a connection is closed (default 10 minutes) */
   idleUs?: number
+  /**
+   * decode command payloads (default true); false leaves them to a consumer that decodes each
+   * command's `payloadRaw` itself (the JSON thread of `read --json`)
+   */
+  payloads?: boolean
 }
 
 export interface PipelineStats {
@@ -92,7 +97,7 @@ export class CapturePipeline implements TcpHandler<FlowCtx> {
 
   constructor(sink: EventSink, options: PipelineOptions = {}) {
     const idleUs = options.idleUs ?? 10 * 60e6
-    this.conns = new CaptureConns(sink, this.tracker, options.limits ?? {})
+    this.conns = new CaptureConns(sink, this.tracker, options.limits ?? {}, options.payloads ?? true)
     this.#gateway = new GatewaySessions(this.conns, idleUs)
     this.#tcp = new TcpReassembler<FlowCtx>(this, { idleUs, ...(options.maxBuffered !== undefined ? { maxBuffered: options.maxBuffered } : {}) })
     this.#forced = new Set(options.ports ?? [])

@@ -4,9 +4,10 @@
  * and tracks sessions on another. The records arrive in order, packed in transferred batches, so
  * the pipeline sees exactly what it would have read itself.
  */
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import type { ErrorCode } from '../errors.js'
 import type { CaptureRecord, ReadIssue } from '../pcap/pcap-file.js'
+import { startModuleWorker } from '../threads.js'
 import type { RecordSink } from './capture-read.js'
 
 /** Bytes before each record's data in a batch: tsUs (f64), linkType, origLength, length (u32, little-endian). */
@@ -52,17 +53,6 @@ export function unpackBatch(buf: ArrayBuffer, used: number, count: number, sink:
   }
 }
 
-/** The worker's module: compiled JavaScript beside this file, or the TypeScript source when run from it (tests). */
-const FROM_SOURCE = import.meta.url.endsWith('.ts')
-const WORKER_URL = new URL(FROM_SOURCE ? './capture-reader-worker.ts' : './capture-reader-worker.js', import.meta.url)
-
-function startWorker(request: ReaderRequest): Worker {
-  if (!FROM_SOURCE) return new Worker(WORKER_URL, { workerData: request })
-  // a worker does not inherit the TypeScript loader: it registers it before loading the source
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`
-  return new Worker(boot, { eval: true, workerData: request })
-}
-
 /** A reader thread; its messages in order through next(). */
 export class ReaderThread {
   readonly #worker: Worker
@@ -72,7 +62,7 @@ export class ReaderThread {
   #failure: Error | null = null
 
   constructor(request: Omit<ReaderRequest, 'credit'>) {
-    this.#worker = startWorker({ ...request, credit: this.#credit })
+    this.#worker = startModuleWorker('capture-reader-worker', import.meta.url, { ...request, credit: this.#credit })
     this.#worker.on('message', (m: ReaderMessage) => {
       const w = this.#waiting
       if (w !== null) { this.#waiting = null; w.resolve(m) } else this.#queue.push(m)

@@ -1,0 +1,144 @@
+/**
+ * JSON lines rendered by a thread of their own (json-worker.ts), for `read --json` on large
+ * captures. The importing thread frames commands and tracks sessions; each command crosses as its
+ * line's head (sequence, time, connection, role, account, dialect), its side, its dialect and its
+ * raw bytes, and the worker decodes the fields and payload from those bytes and writes the rest of
+ * the line: the same decoder on the same bytes gives the same command, so the text is exactly
+ * what toJsonLine would have written (test/integration/json-thread.test.ts). Other events cross
+ * as finished lines. The rendered text comes back in order and is written here, to any stream,
+ * with its backpressure; a few batches at most are in flight.
+ */
+import type { Worker } from 'node:worker_threads'
+import type { ScopeEvent } from '../events.js'
+import type { Limits } from '../protocol/decoder.js'
+import { startModuleWorker } from '../threads.js'
+import { eventHead, toJsonLine } from './json.js'
+
+/** Item kinds in a batch. */
+export const ITEM_LINE = 0
+export const ITEM_COMMAND = 1
+
+export interface JsonWorkerData {
+  raw: boolean
+  limits: Partial<Limits>
+}
+
+/** What the worker sends back for each batch: the text of its lines, newline-terminated. */
+export type JsonWorkerMessage = { type: 'text'; buf: ArrayBuffer; used: number } | { type: 'failed'; message: string }
+
+const BATCH = 64 * 1024
+const MAX_IN_FLIGHT = 8
+
+export class JsonLineThread {
+  readonly #worker: Worker
+  #buf = Buffer.allocUnsafeSlow(2 * BATCH)
+  #used = 0
+  #inFlight = 0
+  #failure: Error | null = null
+  /** resolved when a batch comes back (or the worker fails) */
+  #wake: (() => void) | null = null
+  #drained: Promise<void> | null = null
+
+  constructor(readonly out: NodeJS.WritableStream, data: JsonWorkerData) {
+    this.#worker = startModuleWorker('json-worker', import.meta.url, data)
+    this.#worker.on('message', (m: JsonWorkerMessage) => {
+      if (m.type === 'failed') { this.#fail(new Error(`the JSON line writer failed: ${m.message}`)); return }
+      this.#inFlight--
+      this.#write(Buffer.from(m.buf, 0, m.used))
+      this.#poke()
+    })
+    this.#worker.on('error', (err) => this.#fail(err))
+    this.#worker.on('exit', (code) => this.#fail(new Error(`the JSON line writer exited (status ${code})`)))
+  }
+
+  /** One event, in order. */
+  add(ev: ScopeEvent): void {
+    if (ev.kind === 'command' && ev.action === 'pass' && ev.rule === undefined && ev.tags === undefined && ev.forwarded === undefined) {
+      const head = eventHead(ev)
+      const raw = ev.command.raw
+      this.#room(10 + 3 * head.length + 4 + raw.length)
+      let at = this.#used
+      const b = this.#buf
+      b[at] = ITEM_COMMAND
+      b[at + 1] = ev.command.from === 'client' ? 0 : 1
+      b.writeInt32LE(ev.command.dialect ?? -1, at + 2)
+      const n = b.write(head, at + 10)
+      b.writeUInt32LE(n, at + 6)
+      at += 10 + n
+      b.writeUInt32LE(raw.length, at)
+      raw.copy(b, at + 4)
+      this.#used = at + 4 + raw.length
+    } else {
+      const line = toJsonLine(ev)
+      this.#room(5 + 3 * line.length)
+      const b = this.#buf
+      b[this.#used] = ITEM_LINE
+      const n = b.write(line, this.#used + 5)
+      b.writeUInt32LE(n, this.#used + 1)
+      this.#used += 5 + n
+    }
+    if (this.#used >= BATCH) this.#send()
+  }
+
+  /** Wait while too much is in flight or the output wants to drain. */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.#failure !== null) throw this.#failure
+      if (this.#inFlight < MAX_IN_FLIGHT) break
+      await new Promise<void>((resolve) => { this.#wake = resolve })
+    }
+    if (this.#drained !== null) await this.#drained
+  }
+
+  /** Everything added is rendered and written; the thread ends. */
+  async finish(): Promise<void> {
+    this.#send()
+    try {
+      while (this.#inFlight > 0) {
+        if (this.#failure !== null) throw this.#failure
+        await new Promise<void>((resolve) => { this.#wake = resolve })
+      }
+      if (this.#failure !== null) throw this.#failure
+      if (this.#drained !== null) await this.#drained
+    } finally {
+      await this.close()
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#worker.removeAllListeners('exit')
+    await this.#worker.terminate()
+  }
+
+  #room(n: number): void {
+    if (this.#used + n <= this.#buf.length) return
+    this.#send()
+    if (n > this.#buf.length) this.#buf = Buffer.allocUnsafeSlow(n)
+  }
+
+  #send(): void {
+    if (this.#used === 0) return
+    const buf = this.#buf.buffer
+    const used = this.#used
+    this.#buf = Buffer.allocUnsafeSlow(2 * BATCH)
+    this.#used = 0
+    this.#inFlight++
+    this.#worker.postMessage({ buf, used }, [buf])
+  }
+
+  #write(text: Buffer): void {
+    if (this.out.write(text)) return
+    this.#drained ??= new Promise((resolve) => this.out.once('drain', () => { this.#drained = null; resolve() }))
+  }
+
+  #fail(err: Error): void {
+    this.#failure ??= err
+    this.#poke()
+  }
+
+  #poke(): void {
+    const w = this.#wake
+    this.#wake = null
+    w?.()
+  }
+}
