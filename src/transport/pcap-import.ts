@@ -3,7 +3,8 @@
  * path or a stream such as standard input, and turns it into the same events the live proxy
  * makes. Decoding runs as bytes arrive, so `tcpdump -w - | msnscope read -` shows events while
  * the capture is still being written. Classic microsecond pcap goes through pcap-parser;
- * nanosecond pcap and pcapng through readers of our own (src/pcap/).
+ * nanosecond pcap and pcapng through readers of our own (src/pcap/, capture-read.ts). A file is
+ * read by a thread of its own (capture-thread.ts) while this one reassembles and decodes.
  *
  * What it promises: a file it cannot read at all is a MsnscopeError with a one-line message;
  * damage after the first packets (a truncated file, corrupt records, corrupt gzip data) becomes a
