@@ -26,8 +26,9 @@ export interface JsonWorkerData {
 /** What the worker sends back for each batch: the text of its lines, newline-terminated. */
 export type JsonWorkerMessage = { type: 'text'; buf: ArrayBuffer; used: number } | { type: 'failed'; message: string }
 
-const BATCH = 64 * 1024
-const MAX_IN_FLIGHT = 8
+/** Bytes of items per batch: each batch wakes the worker, so they are not small. */
+const BATCH = 256 * 1024
+const MAX_IN_FLIGHT = 4
 
 export class JsonLineThread {
   readonly #worker: Worker

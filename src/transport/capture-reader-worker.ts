@@ -12,7 +12,7 @@ import { RECORD_HEADER, type ReaderRequest, type ReaderMessage } from './capture
 import { openCapture, readAll, recordReader, type RecordSink } from './capture-read.js'
 
 const port = parentPort!
-const { source, name, batchBytes, maxInFlight, credit } = workerData as ReaderRequest
+const { source, name, readBytes, batchBytes, maxInFlight, credit } = workerData as ReaderRequest
 
 /** Records copied one after another into batch buffers: header (RECORD_HEADER bytes), then the data. */
 class Packer implements RecordSink {
@@ -58,20 +58,28 @@ port.on('message', () => {})
 let sent = 0
 const stopped = (): boolean => Atomics.load(credit, 1) !== 0
 
-/** Wait until fewer than maxInFlight batches are unused (or the importing thread stopped). */
+/**
+ * Wait while maxInFlight batches are unused, until half of them are: the importing thread then
+ * wakes this one once every maxInFlight / 2 batches, not for each (a wake-up costs far more than
+ * a batch's bookkeeping).
+ */
 async function room(): Promise<void> {
+  if (sent - Atomics.load(credit, 0) < maxInFlight) return
+  const target = sent - Math.floor(maxInFlight / 2)
+  Atomics.store(credit, 2, target)
   for (;;) {
     const used = Atomics.load(credit, 0)
-    if (sent - used < maxInFlight || stopped()) return
+    if (used >= target || stopped()) break
     const w = waitAsync(credit, 0, used)
     if (w.async) await w.value
   }
+  Atomics.store(credit, 2, 0)
 }
 
 function send(m: ReaderMessage, transfer: ArrayBuffer[] = []): void { port.postMessage(m, transfer) }
 
 async function main(): Promise<void> {
-  const opened = await openCapture(source, name, batchBytes)
+  const opened = await openCapture(source, name, readBytes)
   if (opened.format === 'jsonl') { send({ type: 'jsonl' }); return }
   const packer = new Packer()
   const seen = { linkTypes: [] as number[] }

@@ -17,11 +17,16 @@ export const RECORD_HEADER = 20
 export interface ReaderRequest {
   source: string
   name: string
-  /** size of a batch (and of a read from the file) */
+  /** bytes per read from the file */
+  readBytes: number
+  /** size of a batch of records */
   batchBytes: number
   /** batches sent but not yet used up, at most */
   maxInFlight: number
-  /** [0]: batches used up by the importing thread, [1]: 1 once it wants no more */
+  /**
+   * [0]: batches used up by the importing thread, [1]: 1 once it wants no more, [2]: the count of
+   * [0] the reader waits for (0: it is not waiting)
+   */
   credit: Int32Array
 }
 
@@ -56,7 +61,7 @@ export function unpackBatch(buf: ArrayBuffer, used: number, count: number, sink:
 /** A reader thread; its messages in order through next(). */
 export class ReaderThread {
   readonly #worker: Worker
-  readonly #credit = new Int32Array(new SharedArrayBuffer(8))
+  readonly #credit = new Int32Array(new SharedArrayBuffer(12))
   readonly #queue: ReaderMessage[] = []
   #waiting: { resolve: (m: ReaderMessage) => void; reject: (err: Error) => void } | null = null
   #failure: Error | null = null
@@ -84,10 +89,11 @@ export class ReaderThread {
     return new Promise((resolve, reject) => { this.#waiting = { resolve, reject } })
   }
 
-  /** A batch was used up: the reader may send another (a shared counter, no message). */
+  /** A batch was used up: the reader may send another (a shared counter; a wake-up only when it waits for this one). */
   ack(): void {
-    Atomics.add(this.#credit, 0, 1)
-    Atomics.notify(this.#credit, 0)
+    const used = Atomics.add(this.#credit, 0, 1) + 1
+    const target = Atomics.load(this.#credit, 2)
+    if (target !== 0 && used >= target) Atomics.notify(this.#credit, 0)
   }
 
   async stop(): Promise<void> {
