@@ -157,14 +157,22 @@ export class Relay implements DecisionContext {
     this.#o.onBytes?.(from, chunk)
     const events = this.#decoders[from].push(chunk)
     if (events.length === 0) return
+    if (events.length === 1) { this.#step(from, events[0]!); return }
     // what one chunk produces leaves in one write
     const to = this.#socket(this.#other(from))
     to.cork()
     try {
-      for (const ev of events) this.#enqueue(from, () => this.#handle(from, ev))
+      for (const ev of events) this.#step(from, ev)
     } finally {
       to.uncork()
     }
+  }
+
+  /** Handle one decoded event, behind whatever this direction is still waiting for. */
+  #step(from: Side, ev: MsnpEvent): void {
+    if (this.#busy[from] || this.#queue[from].length > 0) { this.#queue[from].push(() => this.#handle(from, ev)); return }
+    const r = this.#handle(from, ev)
+    if (r instanceof Promise) this.#awaitStep(from, r)
   }
 
   #firstEnd: Side | null = null
@@ -173,7 +181,7 @@ export class Relay implements DecisionContext {
     this.#ended[from] = true
     this.#firstEnd ??= from
     const rest = this.#decoders[from].end()
-    for (const ev of rest) this.#enqueue(from, () => this.#handle(from, ev))
+    for (const ev of rest) this.#step(from, ev)
     this.#enqueue(from, () => {
       const to = this.#socket(this.#other(from))
       if (!to.destroyed && !to.writableEnded) to.end()
@@ -249,10 +257,9 @@ export class Relay implements DecisionContext {
     if (this.#closed) return
     const hub = this.#o.hub
     const to = this.#other(from)
-    for (const extra of d.events ?? []) hub.emit(extra as never)
     labelDecided(event, d)
     event.ts = hub.now()
-    hub.emit(event)
+    // the bytes go out before the event reaches the sinks, so that no sink delays the traffic
     switch (d.verdict) {
       case 'forward': this.#write(to, redirected ?? event.command.raw); break
       case 'replace': this.#write(to, d.bytes ?? event.command.raw); break
@@ -261,6 +268,8 @@ export class Relay implements DecisionContext {
     }
     if (d.reply !== undefined) this.#write(from, d.reply)
     for (const inj of d.inject ?? []) this.#write(inj.to, inj.bytes)
+    if (d.events !== undefined) for (const extra of d.events) hub.emit(extra as never)
+    hub.emit(event)
     if (d.verdict === 'close') this.close(`closed by rule ${d.rule ?? ''}`.trim())
   }
 
