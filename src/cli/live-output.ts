@@ -1,7 +1,8 @@
 /**
  * Where a live source's events go: JSON lines on stdout (`--json`), the dashboard on a terminal,
  * or one readable line per event (`--no-tui`, or stdout not a terminal); plus `--save` files.
- * Output to stdout is written in batches (every 10 ms at most, or every 512 lines).
+ * Output to stdout is written in batches (every 10 ms at most, or every 512 lines), each event
+ * formatted as its batch is written.
  */
 import type { EventSink, ScopeEvent } from '../events.js'
 import { MsnscopeError } from '../errors.js'
@@ -72,17 +73,29 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
   if (mode !== 'tui') {
     const color = wantsColor(io, io.stdout)
     const width = io.stdout.isTTY === true ? io.stdout.columns : undefined
-    let pending: string[] = []
+    const jsonOptions = { raw: o.raw }
+    const lineOptions = { color, ...(width !== undefined ? { width } : {}) }
+    // events are not changed once emitted, so they are formatted when their batch is written
+    let pending: ScopeEvent[] = []
     let scheduled = false
+    const text = new LineSlab()
     const flush = (): void => {
       scheduled = false
       if (pending.length === 0) return
-      const text = pending.join('\n') + '\n'
+      const batch = pending
       pending = []
-      io.stdout.write(text)
+      for (const ev of batch) {
+        let line: string
+        // an event that cannot be formatted is left out, as when a sink fails (hub.ts)
+        try { line = mode === 'json' ? toJsonLine(ev, jsonOptions) : formatEventLine(ev, lineOptions) } catch { continue }
+        const full = text.add(line)
+        if (full !== null) io.stdout.write(full)
+      }
+      const rest = text.take()
+      if (rest !== null) io.stdout.write(rest)
     }
     sinks.push((ev) => {
-      pending.push(mode === 'json' ? toJsonLine(ev, { raw: o.raw }) : formatEventLine(ev, { color, ...(width !== undefined ? { width } : {}) }))
+      pending.push(ev)
       // one write per batch: at most 10 ms late, or as soon as 512 lines wait
       if (pending.length >= 512) flush()
       else if (!scheduled) { scheduled = true; setTimeout(flush, 10).unref() }
@@ -96,6 +109,40 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
       for (const c of closers) c()
       if (dashboard !== null) { dashboard.end(); await dashboard.closed }
     },
+  }
+}
+
+/**
+ * Lines encoded straight into a large buffer, each batch written as one slice of it. A slice is
+ * never written over once handed out (stdout may still be sending it), so a full buffer is
+ * replaced rather than reused.
+ */
+class LineSlab {
+  static readonly SIZE = 1 << 20
+  #buf = Buffer.alloc(0)
+  #start = 0
+  #end = 0
+
+  /** Append one line and its newline; returns the text before it when the buffer had to be replaced. */
+  add(line: string): Buffer | null {
+    let done: Buffer | null = null
+    const worst = line.length * 3 + 1
+    if (this.#end + worst > this.#buf.length) {
+      done = this.take()
+      this.#buf = Buffer.allocUnsafeSlow(Math.max(LineSlab.SIZE, worst))
+      this.#start = this.#end = 0
+    }
+    this.#end += this.#buf.write(line, this.#end, 'utf8')
+    this.#buf[this.#end++] = 0x0a
+    return done
+  }
+
+  /** The text added since the last take, or null. */
+  take(): Buffer | null {
+    if (this.#end === this.#start) return null
+    const out = this.#buf.subarray(this.#start, this.#end)
+    this.#start = this.#end
+    return out
   }
 }
 
