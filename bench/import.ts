@@ -16,7 +16,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync } from
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import pcapParser from 'pcap-parser'
-import { importCapture } from '../src/transport/pcap-import.js'
+import type { importCapture as ImportCapture } from '../src/transport/pcap-import.js'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.resolve(here, '..')
@@ -79,7 +79,15 @@ function bareLoop(file: string): Promise<number> {
   })
 }
 
+/** The import as it ships (dist/), like the CLI it measures beside it. */
+let importCapture: typeof ImportCapture | null = null
+
 async function importOnly(file: string, readerThread = true): Promise<{ events: number; packets: number }> {
+  if (importCapture === null) {
+    const dist = path.join(root, 'dist', 'transport', 'pcap-import.js')
+    if (!existsSync(dist)) throw new Error('dist/ is missing: run npm run build first')
+    importCapture = ((await import(pathToFileURL(dist).href)) as { importCapture: typeof ImportCapture }).importCapture
+  }
   let events = 0
   const r = await importCapture(file, () => { events++ }, { readerThread })
   return { events, packets: r.records }

@@ -96,6 +96,8 @@ export class HttpParser {
     const out: HttpParserEvent[] = []
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk])
     this.#run(out)
+    // a head still incomplete is copied, so that it does not keep its whole read buffer alive
+    if (this.#buf.length > 0 && 2 * this.#buf.length < this.#buf.buffer.byteLength) this.#buf = Buffer.from(this.#buf)
     return out
   }
 

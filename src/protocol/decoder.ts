@@ -99,6 +99,12 @@ export class MsnpDecoder {
     else { this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]); this.#pos = 0 }
     this.#run(events)
     if (this.#pos >= this.#buf.length) { this.#buf = EMPTY; this.#pos = 0 }
+    else if (2 * (this.#buf.length - this.#pos) < this.#buf.buffer.byteLength) {
+      // the start of a command waits for its end: a copy of it, so that it does not keep the
+      // whole read buffer it came in alive (a capture import reads in batches of 256 KiB)
+      this.#buf = Buffer.from(this.#buf.subarray(this.#pos))
+      this.#pos = 0
+    }
     return events
   }
 

@@ -17,6 +17,8 @@ const { source, name, readBytes, batchBytes, maxInFlight, credit } = workerData 
 /** Records copied one after another into batch buffers: header (RECORD_HEADER bytes), then the data. */
 class Packer implements RecordSink {
   readonly full: Array<{ buf: ArrayBuffer; used: number; count: number }> = []
+  /** batch buffers already sent (as copies), to fill again */
+  readonly free: ArrayBuffer[] = []
   #buf = new ArrayBuffer(batchBytes)
   #view = new DataView(this.#buf)
   #bytes = new Uint8Array(this.#buf)
@@ -39,7 +41,8 @@ class Packer implements RecordSink {
   /** Close the current batch (if it holds anything) and start one with room for `need` bytes. */
   #next(need: number): void {
     if (this.#count > 0) this.full.push({ buf: this.#buf, used: this.#used, count: this.#count })
-    this.#buf = new ArrayBuffer(Math.max(batchBytes, need))
+    const reuse = need <= batchBytes ? this.free.pop() : undefined
+    this.#buf = reuse ?? new ArrayBuffer(Math.max(batchBytes, need))
     this.#view = new DataView(this.#buf)
     this.#bytes = new Uint8Array(this.#buf)
     this.#used = 0
@@ -90,7 +93,10 @@ async function main(): Promise<void> {
       await room()
       if (stopped()) return
       sent++
-      send({ type: 'batch', buf: b.buf, used: b.used, count: b.count, bytesRead: opened.counter.bytes, total: opened.total }, [b.buf])
+      // sent as a copy, not transferred: the importing thread then owns memory of its own, which
+      // its collector frees promptly, and this buffer is filled again
+      send({ type: 'batch', buf: b.buf, used: b.used, count: b.count, bytesRead: opened.counter.bytes, total: opened.total })
+      if (b.buf.byteLength === batchBytes) packer.free.push(b.buf)
     }
   }
   let step = await steps.next()
