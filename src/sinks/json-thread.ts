@@ -128,8 +128,21 @@ export class JsonLineThread {
   }
 
   #write(text: Buffer): void {
+    // a reader that went away (EPIPE after `| head`) takes nothing more: the import stops on its own signal
+    if ((this.out as NodeJS.WritableStream & { destroyed?: boolean }).destroyed === true) return
     if (this.out.write(text)) return
-    this.#drained ??= new Promise((resolve) => this.out.once('drain', () => { this.#drained = null; resolve() }))
+    this.#drained ??= new Promise((resolve) => {
+      const done = (): void => {
+        this.out.off('drain', done)
+        this.out.off('close', done)
+        this.out.off('error', done)
+        this.#drained = null
+        resolve()
+      }
+      this.out.on('drain', done)
+      this.out.on('close', done)
+      this.out.on('error', done)
+    })
   }
 
   #fail(err: Error): void {

@@ -6,6 +6,7 @@
  * the CLI itself.
  */
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { existsSync, readdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
@@ -100,6 +101,45 @@ test('lines rendered by the JSON thread are exactly those of toJsonLine, raw or 
     const io: CliIo = { stdout, stderr: new PassThrough(), stdin: Readable.from([]), env: { NO_COLOR: '1' }, stopSignal: new AbortController().signal }
     assert.equal(await main(['read', '--json', vectors], io), 0)
     assert.equal(text, await reference(vectors, false))
+  } finally {
+    remove()
+  }
+})
+
+test('read --json into a reader that goes away (| head -1) ends at once, with status 0', { timeout: 120_000 }, async (t) => {
+  const { dir, remove } = tempDir()
+  try {
+    // enough connections for several batches of lines
+    const recs: Rec[] = []
+    for (let i = 0; i < 1500; i++) {
+      const chat: Array<[boolean, string]> = [
+        [true, 'CAL 1 bob@example.com\r\n'], [false, 'CAL 1 RINGING 1234\r\n'],
+        [true, `MSG 2 N ${78 + String(i).length}\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nmessage number ${i}`],
+      ]
+      recs.push(...frames(conversation(chat, { startUs: 1e15 + i * 1000 }), { ip: '192.0.2.10', port: 1024 + i }, { ip: '203.0.113.5', port: 1863 }))
+    }
+    const file = path.join(dir, 'many.pcap')
+    writeFileSync(file, pcapFile(recs.sort((a, b) => a.tsUs - b.tsUs)))
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src', 'cli', 'main.ts'), 'read', '--json', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+    t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
+    let err = ''
+    child.stderr.on('data', (c: Buffer) => { err += c.toString() })
+    const first = await new Promise<string>((resolve) => {
+      let text = ''
+      const take = (c: Buffer): void => {
+        text += c.toString()
+        const nl = text.indexOf('\n')
+        if (nl < 0) return
+        child.stdout.off('data', take)
+        // the reader leaves after one line, as head -1 does
+        child.stdout.destroy()
+        resolve(text.slice(0, nl))
+      }
+      child.stdout.on('data', take)
+    })
+    assert.match(first, /^\{"seq":1,/)
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+    assert.equal(code, 0, err)
   } finally {
     remove()
   }
