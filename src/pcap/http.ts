@@ -64,6 +64,25 @@ type Mode =
   | { m: 'trailers' }
   | { m: 'close' }
 
+interface Latin1Sliceable extends Buffer { latin1Slice(start: number, end: number): string }
+
+/** s.slice(from, to).trim(), without the trim when there is nothing to trim (the usual case). */
+function trimmed(s: string, from: number, to: number): string {
+  const a = s.charCodeAt(from), z = s.charCodeAt(to - 1)
+  const t = s.slice(from, to)
+  return a <= 0x20 || z <= 0x20 || a === 0xa0 || z === 0xa0 || a > 0x7f || z > 0x7f ? t.trim() : t
+}
+
+/** Header names in lower case; the few a gateway session repeats come from a table. */
+const LOWER_NAMES = new Map<string, string>()
+function lowerName(name: string): string {
+  const hit = LOWER_NAMES.get(name)
+  if (hit !== undefined) return hit
+  const lower = name.toLowerCase()
+  if (LOWER_NAMES.size < 256) LOWER_NAMES.set(name, lower)
+  return lower
+}
+
 const EMPTY: Buffer = Buffer.alloc(0)
 const CRLFCRLF = Buffer.from('\r\n\r\n')
 const LFLF = Buffer.from('\n\n')
@@ -250,7 +269,7 @@ export class HttpParser {
       }
       return false
     }
-    const head = this.#parseHead(buf.toString('latin1', 0, end).split('\n'), end + sep)
+    const head = this.#parseHead((buf as Latin1Sliceable).latin1Slice(0, end), end + sep)
     if (head === null) {
       out.push({ type: 'skip', bytes: end + sep, reason: 'unreadable start line' })
       this.#buf = buf.subarray(end + sep)
@@ -262,14 +281,17 @@ export class HttpParser {
     return true
   }
 
-  /** Lines split at LF; each may still end in CR. */
-  #parseHead(lines: string[], length: number): HttpHead | null {
-    const first = lines[0] ?? ''
+  /** The head's text (lines end in LF, each may still end in CR), read line by line. */
+  #parseHead(text: string, length: number): HttpHead | null {
+    let nl = text.indexOf('\n')
+    const first = nl < 0 ? text : text.slice(0, nl)
     const start = first.endsWith('\r') ? first.slice(0, -1) : first
     const headers: Array<[string, string]> = []
     const names: string[] = []
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!
+    while (nl >= 0) {
+      const from = nl + 1
+      nl = text.indexOf('\n', from)
+      const line = nl < 0 ? text.slice(from) : text.slice(from, nl)
       const c = line.charCodeAt(0)
       if ((c === 0x20 || c === 0x09) && headers.length > 0) {
         headers[headers.length - 1]![1] += ' ' + line.trim()
@@ -277,9 +299,9 @@ export class HttpParser {
       }
       const colon = line.indexOf(':')
       if (colon <= 0) continue
-      const name = line.slice(0, colon).trim()
-      headers.push([name, line.slice(colon + 1).trim()])
-      names.push(name.toLowerCase())
+      const name = trimmed(line, 0, colon)
+      headers.push([name, trimmed(line, colon + 1, line.length)])
+      names.push(lowerName(name))
     }
     if (this.kind === 'request') {
       const m = REQUEST_LINE.exec(start)
