@@ -62,9 +62,9 @@ export const run: Subcommand = async (argv, io) => {
   let result: ImportResult
   try {
     if (values.json === true && rules === null) {
-      // lines rendered by a thread of their own; commands are decoded there, so not here
+      // lines rendered by a thread of their own; commands are decoded there, and only framed here
       const lines = new JsonLineThread(io.stdout, { raw: values.raw === true, limits: {} })
-      options.payloads = false
+      options.decode = false
       options.drain = () => lines.drain()
       try {
         result = await importCapture(source, (e) => lines.add(e), options)

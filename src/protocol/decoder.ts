@@ -38,8 +38,6 @@ export interface DecoderOptions {
   dialect?: number | DialectState | null
   /** decode per-verb fields and payloads (default true); framing only when false */
   decode?: boolean
-  /** with `decode`, decode payloads too (default true); false leaves `payload` null for a consumer that decodes them from `payloadRaw` itself */
-  payloads?: boolean
   /** start in resync mode: the stream may begin in the middle of a command (capture without SYN) */
   midStream?: boolean
 }
@@ -73,14 +71,12 @@ export class MsnpDecoder {
   #resync: boolean
   #skipToLf = false
   readonly #decode: boolean
-  readonly #payloads: boolean
 
   constructor(readonly from: Side, options: DecoderOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits }
     const d = options.dialect
     this.dialectState = typeof d === 'object' && d !== null ? d : { dialect: d ?? null, confirmed: typeof d === 'number' }
     this.#decode = options.decode ?? true
-    this.#payloads = this.#decode && (options.payloads ?? true)
     this.#resync = options.midStream ?? false
   }
 
@@ -350,7 +346,7 @@ export class MsnpDecoder {
     else if (!KNOWN_VERBS.has(verb) && !isErrorVerb(verb)) event.notes = ['unknown verb']
     if (this.#decode) {
       event.fields = decodeFields(event)
-      if (payloadRaw !== null && this.#payloads) event.payload = decodePayload(event, payloadRaw)
+      if (payloadRaw !== null) event.payload = decodePayload(event, payloadRaw)
     }
     return event
   }

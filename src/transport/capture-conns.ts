@@ -44,14 +44,14 @@ export class CaptureConns {
   #isoUs = Number.NaN
   #isoLast = ''
 
-  constructor(readonly sink: EventSink, readonly tracker: SessionTracker, readonly limits: Partial<Limits> = {}, readonly payloads = true) {}
+  constructor(readonly sink: EventSink, readonly tracker: SessionTracker, readonly limits: Partial<Limits> = {}, readonly decode = true) {}
 
   open(info: OpenInfo): CaptureConn {
     const id = `c${++this.count}`
     const state = this.tracker.open({ conn: id, transport: info.transport, client: info.client, server: info.referralTarget ?? info.server })
     state.server = info.server
     const resync = info.resync ?? { client: info.midStream, server: info.midStream }
-    const opts = (midStream: boolean): DecoderOptions => ({ dialect: state.dialectState, limits: this.limits, midStream, payloads: this.payloads })
+    const opts = (midStream: boolean): DecoderOptions => ({ dialect: state.dialectState, limits: this.limits, midStream, decode: this.decode })
     return {
       id, transport: info.transport, state, midStream: info.midStream, openUs: info.openUs,
       decoders: { client: new MsnpDecoder('client', opts(resync.client)), server: new MsnpDecoder('server', opts(resync.server)) },

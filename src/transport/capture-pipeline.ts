@@ -27,10 +27,11 @@ export interface PipelineOptions {
   /** capture time without packets after which a connection is closed (default 10 minutes) */
   idleUs?: number
   /**
-   * decode command payloads (default true); false leaves them to a consumer that decodes each
-   * command's `payloadRaw` itself (the JSON thread of `read --json`)
+   * decode each command's fields and payload (default true); false frames commands only, for a
+   * consumer that decodes their raw bytes itself (the JSON thread of `read --json`). Session
+   * tracking reads only verbs and arguments, so it works the same either way.
    */
-  payloads?: boolean
+  decode?: boolean
 }
 
 export interface PipelineStats {
@@ -97,7 +98,7 @@ export class CapturePipeline implements TcpHandler<FlowCtx> {
 
   constructor(sink: EventSink, options: PipelineOptions = {}) {
     const idleUs = options.idleUs ?? 10 * 60e6
-    this.conns = new CaptureConns(sink, this.tracker, options.limits ?? {}, options.payloads ?? true)
+    this.conns = new CaptureConns(sink, this.tracker, options.limits ?? {}, options.decode ?? true)
     this.#gateway = new GatewaySessions(this.conns, idleUs)
     this.#tcp = new TcpReassembler<FlowCtx>(this, { idleUs, ...(options.maxBuffered !== undefined ? { maxBuffered: options.maxBuffered } : {}) })
     this.#forced = new Set(options.ports ?? [])

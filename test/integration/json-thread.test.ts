@@ -67,7 +67,7 @@ async function threaded(file: string, raw: boolean): Promise<string> {
   const parts: Buffer[] = []
   out.on('data', (b: Buffer) => parts.push(b))
   const lines = new JsonLineThread(out, { raw, limits: {} })
-  await importCapture(file, (e) => lines.add(e), { payloads: false, drain: () => lines.drain() })
+  await importCapture(file, (e) => lines.add(e), { decode: false, drain: () => lines.drain() })
   await lines.finish()
   return Buffer.concat(parts).toString('utf8')
 }
