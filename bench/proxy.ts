@@ -16,6 +16,8 @@ const TSX = ['--import', 'tsx']
 const SECONDS = Number(process.env.BENCH_PROXY_SECONDS ?? 3)
 /** runs per path and connection count; the figures are medians */
 const RUNS = Number(process.env.BENCH_PROXY_RUNS ?? 3)
+/** connection counts to run, e.g. BENCH_PROXY_CONNS=100 (default 1,10,100) */
+const CONNS = (process.env.BENCH_PROXY_CONNS ?? '1,10,100').split(',').map(Number)
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
@@ -69,7 +71,7 @@ export async function benchProxy(): Promise<void> {
     console.log('conns  path     rt/s      MB/s   p50 ms  p99 ms  relay CPU µs/rt')
     type Run = Awaited<ReturnType<typeof load>> & { cpu: number | null }
     const paths: [string, number, number | null][] = [['direct', upstream, null], ['pipe', pipePort, pipe.child.pid!], ['msnscope', proxyPort, proxy.pid!]]
-    for (const conns of [1, 10, 100]) {
+    for (const conns of CONNS) {
       const runs = new Map<string, Run[]>(paths.map(([name]) => [name, []]))
       for (let i = 0; i < RUNS; i++) {
         // every other round in reverse order, so that no path always runs first
