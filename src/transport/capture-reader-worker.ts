@@ -79,7 +79,7 @@ async function room(): Promise<void> {
   Atomics.store(credit, 2, 0)
 }
 
-function send(m: ReaderMessage, transfer: ArrayBuffer[] = []): void { port.postMessage(m, transfer) }
+function send(m: ReaderMessage): void { port.postMessage(m) }
 
 async function main(): Promise<void> {
   const opened = await openCapture(source, name, readBytes)

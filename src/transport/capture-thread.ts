@@ -1,8 +1,8 @@
 /**
  * The importing side of the reader thread (capture-reader-worker.ts): a large capture file is
  * read, decompressed and split into records on one core while this thread reassembles, decodes
- * and tracks sessions on another. The records arrive in order, packed in transferred batches, so
- * the pipeline sees exactly what it would have read itself.
+ * and tracks sessions on another. The records arrive in order, packed in batches, so the
+ * pipeline sees exactly what it would have read itself.
  */
 import type { Worker } from 'node:worker_threads'
 import type { ErrorCode } from '../errors.js'
