@@ -6,6 +6,7 @@
  */
 import type { EventSink, ScopeEvent } from '../events.js'
 import { MsnscopeError } from '../errors.js'
+import { LineSlab } from '../sinks/line-slab.js'
 import { formatEventLine } from '../sinks/console.js'
 import { toJsonLine } from '../sinks/json.js'
 import { jsonlFileSink } from '../sinks/jsonl-file.js'
@@ -109,40 +110,6 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
       for (const c of closers) c()
       if (dashboard !== null) { dashboard.end(); await dashboard.closed }
     },
-  }
-}
-
-/**
- * Lines encoded straight into a large buffer, each batch written as one slice of it. A slice is
- * never written over once handed out (stdout may still be sending it), so a full buffer is
- * replaced rather than reused.
- */
-class LineSlab {
-  static readonly SIZE = 1 << 20
-  #buf = Buffer.alloc(0)
-  #start = 0
-  #end = 0
-
-  /** Append one line and its newline; returns the text before it when the buffer had to be replaced. */
-  add(line: string): Buffer | null {
-    let done: Buffer | null = null
-    const worst = line.length * 3 + 1
-    if (this.#end + worst > this.#buf.length) {
-      done = this.take()
-      this.#buf = Buffer.allocUnsafeSlow(Math.max(LineSlab.SIZE, worst))
-      this.#start = this.#end = 0
-    }
-    this.#end += this.#buf.write(line, this.#end, 'utf8')
-    this.#buf[this.#end++] = 0x0a
-    return done
-  }
-
-  /** The text added since the last take, or null. */
-  take(): Buffer | null {
-    if (this.#end === this.#start) return null
-    const out = this.#buf.subarray(this.#start, this.#end)
-    this.#start = this.#end
-    return out
   }
 }
 

@@ -8,6 +8,7 @@ import type { ScopeEvent } from '../events.js'
 import { linkTypeName } from '../pcap/link.js'
 import { toJsonLine } from '../sinks/json.js'
 import { JsonLineThread } from '../sinks/json-thread.js'
+import { LineSlab } from '../sinks/line-slab.js'
 import { PLAIN, SummarySink, type Painter } from '../sinks/summary.js'
 import { captureEvents, importCapture, type ImportOptions, type ImportResult } from '../transport/pcap-import.js'
 import { usageError, wantsColor, type CliIo, type Subcommand } from './io.js'
@@ -75,7 +76,7 @@ export const run: Subcommand = async (argv, io) => {
     } else if (values.json === true) {
       const out = new BatchedWriter(io.stdout)
       const raw = values.raw === true
-      const dry = dryRunInto(rules, (e) => out.add(toJsonLine(e, { raw }) + '\n'))
+      const dry = dryRunInto(rules, (e) => out.add(toJsonLine(e, { raw })))
       options.drain = async () => { await dry.drain(); await out.flush() }
       result = await importCapture(source, dry.sink, options)
       await dry.finish()
@@ -152,37 +153,28 @@ function painter(io: CliIo): Painter {
   return { bold: c.bold, dim: c.gray, role: (r, s) => (roles[r] ?? c.white)(s), warn: c.yellow }
 }
 
-/**
- * JSON lines gathered into large writes, waiting for the stream to drain when it asks to. Lines
- * are encoded straight into a buffer: joining them into one string first cost a second copy.
- */
+/** JSON lines gathered into large writes, waiting for the stream to drain when it asks to. */
 class BatchedWriter {
   static readonly BATCH = 1 << 16
-  #buf = Buffer.allocUnsafe(2 * BatchedWriter.BATCH)
-  #used = 0
+  readonly #lines = new LineSlab()
   /** one wait for 'drain' however many writes were refused meanwhile (no listener per write) */
   #drained: Promise<void> | null = null
   constructor(readonly stream: NodeJS.WritableStream) {}
 
+  /** One line, without its newline. */
   add(line: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 code unit
-    if (this.#buf.length - this.#used < 3 * line.length) {
-      void this.#write()
-      if (this.#buf.length < 3 * line.length) this.#buf = Buffer.allocUnsafe(3 * line.length)
-    }
-    this.#used += this.#buf.write(line, this.#used)
-    if (this.#used >= BatchedWriter.BATCH) void this.#write()
+    const full = this.#lines.add(line)
+    if (full !== null) void this.#write(full)
+    if (this.#lines.pending >= BatchedWriter.BATCH) void this.#write(this.#lines.take()!)
   }
 
-  flush(): Promise<void> | void { return this.#write() }
+  flush(): Promise<void> | void {
+    const rest = this.#lines.take()
+    return rest === null ? this.#drained ?? undefined : this.#write(rest)
+  }
 
-  #write(): Promise<void> | void {
-    if (this.#used === 0) return
-    // the stream may hold on to what it is given: the next lines go into a new buffer
-    const out = this.#buf.subarray(0, this.#used)
-    this.#buf = Buffer.allocUnsafe(2 * BatchedWriter.BATCH)
-    this.#used = 0
-    if (this.stream.write(out)) return this.#drained ?? undefined
+  #write(text: Buffer): Promise<void> | void {
+    if (this.stream.write(text)) return this.#drained ?? undefined
     this.#drained ??= new Promise((resolve) => this.stream.once('drain', () => { this.#drained = null; resolve() }))
     return this.#drained
   }
