@@ -27,7 +27,16 @@ function workerExecArgv(): string[] {
 export function startModuleWorker(name: string, callerUrl: string, workerData: unknown): Worker {
   const fromSource = callerUrl.endsWith('.ts')
   const url = new URL(`./${name}${fromSource ? '.ts' : '.js'}`, callerUrl)
-  if (!fromSource) return new Worker(url, { workerData, execArgv: workerExecArgv() })
+  if (!fromSource) {
+    try {
+      return new Worker(url, { workerData, execArgv: workerExecArgv() })
+    } catch (err) {
+      // process-wide options (V8 heap sizes, --title…) are refused in a thread's own list; the
+      // thread runs under them anyway, since they apply to the whole process
+      if ((err as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err
+      return new Worker(url, { workerData, execArgv: [] })
+    }
+  }
   const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`
   return new Worker(boot, { eval: true, workerData })
 }

@@ -144,3 +144,19 @@ test('read --json into a reader that goes away (| head -1) ends at once, with st
     remove()
   }
 })
+
+test('the built CLI starts its threads when node runs with process-wide V8 options', async (t) => {
+  const cli = path.join(repoRoot, 'dist', 'cli', 'main.js')
+  if (!existsSync(cli)) { t.skip('dist/ is not built (npm run build)'); return }
+  // heap sizes apply to the whole process: a worker refuses them in its own option list
+  const file = path.join(repoRoot, 'captures', 'msnp-tcp.pcap')
+  const expected = await reference(file, false)
+  const child = spawn(process.execPath, ['--max-semi-space-size=32', '--max-old-space-size=512', cli, 'read', '--json', file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (c: Buffer) => { out += c.toString() })
+  child.stderr.on('data', (c: Buffer) => { err += c.toString() })
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  assert.equal(code, 0, err)
+  assert.equal(out, expected)
+})
