@@ -9,7 +9,7 @@
  */
 import { isUtf8 } from 'node:buffer'
 import type { CommandEvent, Fields, MalformedCode, MalformedEvent, MsnpEvent, Side, WireLayout } from './events.js'
-import { hasTrId, isErrorVerb, KNOWN_VERBS, payloadLengthIndex } from './verbs.js'
+import { hasTrId, isErrorVerb, KNOWN_VERBS, lengthIndexOf, payloadLengthIndex, trIdOf } from './verbs.js'
 import { decodeFields } from './fields.js'
 import { decodePayload } from './payload.js'
 
@@ -58,7 +58,7 @@ export function parseDialect(token: string): number | null {
   return Number.isInteger(n) && n >= 2 && n <= 99 ? n : null
 }
 
-interface Pending { line: Buffer; lower: boolean; withTrId: boolean; tokens: string[]; lenIdx: number; need: number; offset: number; wire: WireLayout | undefined }
+interface Pending { line: Buffer; verb: string; trId: number | null; args: string[]; notes: string[] | undefined; need: number; offset: number; wire: WireLayout | undefined }
 
 export class MsnpDecoder {
   readonly limits: Limits
@@ -162,7 +162,7 @@ export class MsnpDecoder {
         const payload = this.#take(p.need)
         this.#pending = null
         const raw = Buffer.concat([p.line, payload])
-        events.push(this.#command(p.tokens, p.lower, p.withTrId, p.lenIdx, raw, raw.subarray(p.line.length), p.offset, p.wire))
+        events.push(this.#command(p.verb, p.trId, p.args, p.notes, raw, raw.subarray(p.line.length), p.offset, p.wire))
         continue
       }
       if (this.#resync && !this.#seekCommandStart(events)) return
@@ -233,92 +233,123 @@ export class MsnpDecoder {
       events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'empty-line', 'empty line'))
       return
     }
-    // command lines are ASCII almost always: read them as latin1 (the cheapest decode), and
-    // decode as UTF-8 only lines with high bytes, keeping latin1 for lines that are not UTF-8
-    let text = (buf as SliceableBuffer).latin1Slice(start, end)
-    // one pass over the bytes splits a plain line (ASCII, single spaces, no tabs); anything else
-    // takes the general path below. Cheaper than split(), which goes through the runtime.
-    let tokens: string[] = []
+    // one pass over the bytes finds the tokens of a plain line (ASCII, single spaces, no tabs):
+    // a known verb then takes the short route, which makes strings only for the arguments
+    const B = BOUNDS
+    let n = 0
     let from = start
     let plain = true
     for (let i = start; i < end; i++) {
       const c = buf[i]!
       if (c === 0x20) {
-        if (i === from) { plain = false; break }
-        tokens.push(from === start ? verbString(buf, start, i) ?? text.slice(0, i - start) : text.slice(from - start, i - start))
+        if (i === from || n === MAX_PLAIN_TOKENS - 1) { plain = false; break }
+        B[2 * n] = from
+        B[2 * n + 1] = i
+        n++
         from = i + 1
       } else if (c >= 0x80 || c === 0x09) { plain = false; break }
     }
-    if (plain && from < end) tokens.push(from === start ? verbString(buf, start, end) ?? text : text.slice(from - start))
-    else plain = false
-    if (!plain) {
-      // a latin1 string is ASCII exactly when its UTF-8 length equals its length
-      if (Buffer.byteLength(text, 'utf8') !== text.length) {
-        if (isUtf8(buf.subarray(start, end))) text = (buf as SliceableBuffer).utf8Slice(start, end)
-        else wire = { ...wire, latin1: true }
-      }
-      tokens = text.split(' ')
-      let irregular = text.indexOf('\t') >= 0
-      if (!irregular) for (let i = 0; i < tokens.length; i++) if (tokens[i] === '') { irregular = true; break }
-      if (irregular) {
-        const sep = text.match(/^[ \t]*/)![0]
-        const parts = text.split(/([ \t]+)/)
-        tokens = []
-        const seps = [sep]
-        for (let i = 0; i < parts.length; i++) {
-          const part = parts[i]!
-          if (i % 2 === 0) { if (part !== '') tokens.push(part) } else if (i > 1 || parts[0] !== '') seps.push(part)
-        }
-        if (seps.length === tokens.length) seps.push('')
-        wire = { ...wire, sep: seps }
+    if (plain && from < end) {
+      B[2 * n] = from
+      B[2 * n + 1] = end
+      n++
+      const verb = verbString(buf, start, B[1]!)
+      if (verb !== undefined) { this.#plainLine(events, verb, n, start, end, lf, offset, wire); return }
+    }
+    this.#otherLine(events, start, end, lf, offset, wire)
+  }
+
+  /** A plain line with a known upper-case verb, its tokens in BOUNDS. */
+  #plainLine(events: MsnpEvent[], verb: string, n: number, start: number, end: number, lf: number, offset: number, wire: WireLayout | undefined): void {
+    const buf = this.#buf
+    const B = BOUNDS
+    const dialect = this.dialectState.dialect
+    const last = 2 * n - 2
+    const lenIdx = lengthIndexOf(verb, n, this.from, dialect, decimalAt(buf, B[last]!, B[last + 1]!) >= 0, n === 3 && B[5]! - B[4]! === 2 && buf[B[4]!] === 0x4f && buf[B[4]! + 1] === 0x4b)
+    const withTrId = trIdOf(verb, n, this.from, dialect, n >= 2 && decimalAt(buf, B[2]!, B[3]!) >= 0)
+    let text: string | undefined
+    let trId: number | null = null
+    let first = 1
+    if (withTrId) {
+      trId = decimalAt(buf, B[2]!, B[3]!)
+      if (trId > 4294967295) trId = null
+      else {
+        first = 2
+        if (B[3]! - B[2]! > 1 && buf[B[2]!] === 0x30) wire = { ...wire, trIdToken: (buf as SliceableBuffer).latin1Slice(B[2]!, B[3]!) }
       }
     }
+    const args: string[] = []
+    for (let k = first; k < n; k++) {
+      if (k === lenIdx) continue
+      const s = B[2 * k]!, e = B[2 * k + 1]!
+      // one-character strings are the engine's own, shared; the others are cut from the line
+      if (e - s === 1) args.push(ONE_CHAR[buf[s]!]!)
+      else args.push((text ??= (buf as SliceableBuffer).latin1Slice(start, end)).slice(s - start, e - start))
+    }
+    const lineLen = lf + 1 - start
+    if (lenIdx < 0) {
+      events.push(this.#command(verb, trId, args, undefined, this.#take(lineLen), null, offset, wire))
+      return
+    }
+    const ls = B[2 * lenIdx]!, le = B[2 * lenIdx + 1]!
+    if (lenIdx === 1 && withTrId) {
+      // `QRY 11`: the only number is the TrID, the length is missing
+      events.push(this.#malformed(this.#take(lineLen), offset, 'bad-payload-length', `${verb} needs a payload length after its TrID`))
+      return
+    }
+    const need = decimalAt(buf, ls, le)
+    if (need < 0) {
+      const lenToken = (buf as SliceableBuffer).latin1Slice(ls, le > ls + 20 ? ls + 20 : le)
+      events.push(this.#malformed(this.#take(lineLen), offset, 'bad-payload-length', `${verb} needs a payload length, got ${JSON.stringify(lenToken)}`))
+      return
+    }
+    if (need > this.limits.maxPayload) {
+      events.push(this.#malformed(this.#take(lineLen), offset, 'payload-too-large', `${verb} announces ${need} payload bytes, limit ${this.limits.maxPayload}`))
+      return
+    }
+    if (le - ls > 1 && buf[ls] === 0x30) wire = { ...wire, lengthToken: (buf as SliceableBuffer).latin1Slice(ls, le) }
+    this.#withPayload(events, verb, trId, args, undefined, lineLen, need, offset, wire)
+  }
+
+  /** Any other line: high bytes, tabs or runs of spaces, lower-case or unknown verbs, errors, non-commands. */
+  #otherLine(events: MsnpEvent[], start: number, end: number, lf: number, offset: number, wire: WireLayout | undefined): void {
+    const buf = this.#buf
+    // command lines are ASCII almost always: read them as latin1 (the cheapest decode), and
+    // decode as UTF-8 only lines with high bytes, keeping latin1 for lines that are not UTF-8
+    let text = (buf as SliceableBuffer).latin1Slice(start, end)
+    // a latin1 string is ASCII exactly when its UTF-8 length equals its length
+    if (Buffer.byteLength(text, 'utf8') !== text.length) {
+      if (isUtf8(buf.subarray(start, end))) text = (buf as SliceableBuffer).utf8Slice(start, end)
+      else wire = { ...wire, latin1: true }
+    }
+    let tokens = text.split(' ')
+    let irregular = text.indexOf('\t') >= 0
+    if (!irregular) for (let i = 0; i < tokens.length; i++) if (tokens[i] === '') { irregular = true; break }
+    if (irregular) {
+      const sep = text.match(/^[ \t]*/)![0]
+      const parts = text.split(/([ \t]+)/)
+      tokens = []
+      const seps = [sep]
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i]!
+        if (i % 2 === 0) { if (part !== '') tokens.push(part) } else if (i > 1 || parts[0] !== '') seps.push(part)
+      }
+      if (seps.length === tokens.length) seps.push('')
+      wire = { ...wire, sep: seps }
+    }
     const verb = tokens[0] ?? ''
+    const lineLen = lf + 1 - start
     if (!isVerbToken(verb)) {
-      events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'not-a-command', `not an MSNP command: ${JSON.stringify(text.slice(0, 40))}`))
+      events.push(this.#malformed(this.#take(lineLen), offset, 'not-a-command', `not an MSNP command: ${JSON.stringify(text.slice(0, 40))}`))
       return
     }
     // tables are keyed by upper-case verbs; lower-case ones are decoded as their upper-case twin
     const lower = verb.charCodeAt(0) >= 97 || verb.charCodeAt(1) >= 97 || verb.charCodeAt(2) >= 97
     const keyed = lower ? [verb.toUpperCase(), ...tokens.slice(1)] : tokens
+    const notes = lower ? ['lowercase verb'] : !KNOWN_VERBS.has(verb) && !isErrorVerb(verb) ? ['unknown verb'] : undefined
     const dialect = this.dialectState.dialect
     const lenIdx = payloadLengthIndex(keyed, this.from, dialect)
     const withTrId = hasTrId(keyed, this.from, dialect)
-    if (lenIdx < 0) {
-      const raw = this.#take(lf + 1 - start)
-      events.push(this.#command(tokens, lower, withTrId, -1, raw, null, offset, wire))
-      return
-    }
-    const lenToken = tokens[lenIdx]!
-    if (lenIdx === 1 && withTrId) {
-      // `QRY 11`: the only number is the TrID, the length is missing
-      events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'bad-payload-length', `${verb} needs a payload length after its TrID`))
-      return
-    }
-    const need = decimalValue(lenToken)
-    if (need < 0) {
-      events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'bad-payload-length', `${verb} needs a payload length, got ${JSON.stringify(lenToken.slice(0, 20))}`))
-      return
-    }
-    if (need > this.limits.maxPayload) {
-      events.push(this.#malformed(this.#take(lf + 1 - start), offset, 'payload-too-large', `${verb} announces ${need} payload bytes, limit ${this.limits.maxPayload}`))
-      return
-    }
-    if (lenToken.length > 1 && lenToken.charCodeAt(0) === 48) wire = { ...wire, lengthToken: lenToken }
-    const lineLen = lf + 1 - start
-    if (buf.length - lf - 1 >= need) {
-      const raw = this.#take(lineLen + need)
-      events.push(this.#command(tokens, lower, withTrId, lenIdx, raw, raw.subarray(lineLen), offset, wire))
-      return
-    }
-    // wait for the payload; copy the line so the chunk it came in can be released
-    const line = Buffer.from(this.#take(lineLen))
-    this.#pending = { line, tokens, lower, withTrId, lenIdx, need, offset, wire }
-  }
-
-  #command(tokens: string[], lower: boolean, withTrId: boolean, lenIdx: number, raw: Buffer, payloadRaw: Buffer | null, offset: number, wire: WireLayout | undefined): CommandEvent {
-    const verb = tokens[0]!
-    const from = this.from
     let trId: number | null = null
     if (withTrId) {
       const t = tokens[1]!
@@ -327,23 +358,52 @@ export class MsnpDecoder {
       if (trId > 4294967295) trId = null
       else if (t.length > 1 && t.charCodeAt(0) === 48) wire = { ...wire, trIdToken: t }
     }
-    // the token array belongs to this command alone: it becomes the args in place
-    const args = tokens
-    const n = tokens.length
-    let j = 0
-    for (let i = trId === null ? 1 : 2; i < n; i++) if (i !== lenIdx) args[j++] = tokens[i]!
-    // pop() stays in generated code; setting length calls into the runtime
-    for (let k = n; k > j; k--) args.pop()
-    if (verb === 'VER' || (lower && verb.toUpperCase() === 'VER')) this.#noteVer(args)
-    const dialect = this.dialectState.dialect
+    const args: string[] = []
+    for (let i = trId === null ? 1 : 2; i < tokens.length; i++) if (i !== lenIdx) args.push(tokens[i]!)
+    if (lenIdx < 0) {
+      events.push(this.#command(verb, trId, args, notes, this.#take(lineLen), null, offset, wire))
+      return
+    }
+    const lenToken = tokens[lenIdx]!
+    if (lenIdx === 1 && withTrId) {
+      events.push(this.#malformed(this.#take(lineLen), offset, 'bad-payload-length', `${verb} needs a payload length after its TrID`))
+      return
+    }
+    const need = decimalValue(lenToken)
+    if (need < 0) {
+      events.push(this.#malformed(this.#take(lineLen), offset, 'bad-payload-length', `${verb} needs a payload length, got ${JSON.stringify(lenToken.slice(0, 20))}`))
+      return
+    }
+    if (need > this.limits.maxPayload) {
+      events.push(this.#malformed(this.#take(lineLen), offset, 'payload-too-large', `${verb} announces ${need} payload bytes, limit ${this.limits.maxPayload}`))
+      return
+    }
+    if (lenToken.length > 1 && lenToken.charCodeAt(0) === 48) wire = { ...wire, lengthToken: lenToken }
+    this.#withPayload(events, verb, trId, args, notes, lineLen, need, offset, wire)
+  }
+
+  /** A command line announcing `need` payload bytes: the command now, or once they are here. */
+  #withPayload(events: MsnpEvent[], verb: string, trId: number | null, args: string[], notes: string[] | undefined, lineLen: number, need: number, offset: number, wire: WireLayout | undefined): void {
+    if (this.#buf.length - this.#pos - lineLen >= need) {
+      const raw = this.#take(lineLen + need)
+      events.push(this.#command(verb, trId, args, notes, raw, raw.subarray(lineLen), offset, wire))
+      return
+    }
+    // wait for the payload; copy the line so the chunk it came in can be released
+    const line = Buffer.from(this.#take(lineLen))
+    this.#pending = { line, verb, trId, args, notes, need, offset, wire }
+  }
+
+  /** The event of a command; `notes` for a lower-case or unknown verb. */
+  #command(verb: string, trId: number | null, args: string[], notes: string[] | undefined, raw: Buffer, payloadRaw: Buffer | null, offset: number, wire: WireLayout | undefined): CommandEvent {
+    if (verb === 'VER' || (notes !== undefined && verb.toUpperCase() === 'VER')) this.#noteVer(args)
     const event: CommandEvent = {
-      kind: 'command', from, offset, raw, verb, trId, args,
+      kind: 'command', from: this.from, offset, raw, verb, trId, args,
       payloadLength: payloadRaw === null ? null : payloadRaw.length,
-      payloadRaw, fields: this.#decode ? PENDING_FIELDS : {}, payload: null, dialect,
+      payloadRaw, fields: this.#decode ? PENDING_FIELDS : {}, payload: null, dialect: this.dialectState.dialect,
     }
     if (wire !== undefined) event.wire = wire
-    if (lower) event.notes = ['lowercase verb']
-    else if (!KNOWN_VERBS.has(verb) && !isErrorVerb(verb)) event.notes = ['unknown verb']
+    if (notes !== undefined) event.notes = notes
     if (this.#decode) {
       event.fields = decodeFields(event)
       if (payloadRaw !== null) event.payload = decodePayload(event, payloadRaw)
@@ -391,6 +451,26 @@ function verbString(buf: Buffer, start: number, end: number): string | undefined
   const a = buf[start]! - 65, b = buf[start + 1]! - 65, c = buf[start + 2]! - 65
   if (a < 0 || a > 25 || b < 0 || b > 25 || c < 0 || c > 25) return undefined
   return VERB_STRINGS[(a << 10) | (b << 5) | c]
+}
+
+/** Tokens of a plain line that take the short route; a longer line takes the general one. */
+const MAX_PLAIN_TOKENS = 64
+/** Where each token of the line being read starts and ends: token k is buf[B[2k], B[2k + 1]). */
+const BOUNDS = new Int32Array(2 * MAX_PLAIN_TOKENS)
+/** The strings of one ASCII character. */
+const ONE_CHAR: string[] = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c))
+
+/** The value of the decimal digits buf[start, end) (1 to 15 of them), else -1. */
+function decimalAt(buf: Buffer, start: number, end: number): number {
+  const n = end - start
+  if (n <= 0 || n > 15) return -1
+  let v = 0
+  for (let i = start; i < end; i++) {
+    const c = buf[i]! - 48
+    if (c < 0 || c > 9) return -1
+    v = v * 10 + c
+  }
+  return v
 }
 
 /** The value of a decimal token of 1 to 15 digits (as isDecimal accepts), else -1; Number() without the runtime call. */

@@ -178,13 +178,26 @@ let lastFingerprint = 0
 /** How many bytes before the closing empty line are hashed. */
 const HASHED_TAIL = 48
 
-/** Set of the block buf[0, l), read from the bytes (cheaper than the characters of a sliced string). */
+/**
+ * Set of the block buf[0, l), read from the bytes (cheaper than the characters of a sliced
+ * string), in four independent lanes so the multiplications do not wait for one another.
+ */
 function setOf(buf: Buffer, l: number): number {
-  let h = Math.imul(l, 0x9e3779b1)
-  h = Math.imul(h ^ buf[l >> 1]!, 0x85ebca6b)
-  h = Math.imul(h ^ buf[l >> 2]!, 0xc2b2ae35)
+  let h0 = Math.imul(l, 0x9e3779b1)
+  h0 = Math.imul(h0 ^ buf[l >> 1]!, 0x85ebca6b)
+  let h1 = Math.imul(h0 ^ buf[l >> 2]!, 0xc2b2ae35)
+  let h2 = 0x27d4eb2f, h3 = 0x165667b1
   const end = l - 4
-  for (let i = end > HASHED_TAIL ? end - HASHED_TAIL : 0; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193)
+  let i = end > HASHED_TAIL ? end - HASHED_TAIL : 0
+  for (; i + 4 <= end; i += 4) {
+    h0 = Math.imul(h0 ^ buf[i]!, 0x01000193)
+    h1 = Math.imul(h1 ^ buf[i + 1]!, 0x01000193)
+    h2 = Math.imul(h2 ^ buf[i + 2]!, 0x01000193)
+    h3 = Math.imul(h3 ^ buf[i + 3]!, 0x01000193)
+  }
+  for (; i < end; i++) h0 = Math.imul(h0 ^ buf[i]!, 0x01000193)
+  let h = Math.imul(h0 ^ (h1 >>> 7), 0x85ebca6b) ^ Math.imul(h2 ^ (h3 >>> 11), 0xc2b2ae35)
+  h ^= h >>> 16
   lastFingerprint = h ^ (h >>> 13)
   return (h ^ (h >>> 15)) & (SETS - 1)
 }

@@ -98,23 +98,31 @@ export const isDecimal = (s: string | undefined): boolean => {
 
 /**
  * Where the payload length is, for a tokenised command line: the index of the length token, or -1
- * for a command without payload. `outOfDialect` is set when the verb carries a payload in some
- * dialect but not in the one given (then it is framed as a single line).
+ * for a command without payload (also when the verb carries a payload in other dialects than the
+ * one given: then it is framed as a single line).
  */
 export function payloadLengthIndex(tokens: readonly string[], from: Side, dialect: number | null): number {
-  const verb = tokens[0] ?? ''
   const n = tokens.length
-  if (isErrorVerb(verb)) return n >= 3 && isDecimal(tokens[n - 1]) ? n - 1 : -1
+  return lengthIndexOf(tokens[0] ?? '', n, from, dialect, isDecimal(tokens[n - 1]), n === 3 && tokens[2] === 'OK')
+}
+
+/**
+ * payloadLengthIndex from what the rules read of a line of `n` tokens: whether its last token is
+ * decimal, and whether it is `VERB t OK`. The decoder supplies them from the bytes, without
+ * making the strings.
+ */
+export function lengthIndexOf(verb: string, n: number, from: Side, dialect: number | null, lastDecimal: boolean, okReply: boolean): number {
+  if (isErrorVerb(verb)) return n >= 3 && lastDecimal ? n - 1 : -1
   const entry = (from === 'client' ? CLIENT_PAYLOAD : SERVER_PAYLOAD).get(verb)
   if (entry === undefined || !inRange(entry.range, dialect)) return -1
   switch (entry.rule) {
     case 'always':
       return n >= 2 ? n - 1 : -1
     case 'unless-ok':
-      if (n === 3 && tokens[2] === 'OK') return -1
-      return n >= 3 && isDecimal(tokens[n - 1]) ? n - 1 : -1
+      if (okReply) return -1
+      return n >= 3 && lastDecimal ? n - 1 : -1
     case 'if-numeric':
-      return n >= (entry.minTokens ?? 2) && isDecimal(tokens[n - 1]) ? n - 1 : -1
+      return n >= (entry.minTokens ?? 2) && lastDecimal ? n - 1 : -1
   }
 }
 
@@ -127,8 +135,12 @@ export const mayCarryPayload = (verb: string, from: Side): boolean =>
  * alone (`RNG 11752099`, `NOT 312`, `QNG 45` have none). Unknown verbs fall back to that shape.
  */
 export function hasTrId(tokens: readonly string[], from: Side, dialect: number | null): boolean {
-  const verb = tokens[0] ?? ''
-  if (tokens.length < 2) return false
+  return trIdOf(tokens[0] ?? '', tokens.length, from, dialect, isDecimal(tokens[1]))
+}
+
+/** hasTrId from a line's verb, its number of tokens and whether token 1 is decimal. */
+export function trIdOf(verb: string, n: number, from: Side, dialect: number | null, secondDecimal: boolean): boolean {
+  if (n < 2) return false
   if (from === 'client') {
     if (CLIENT_NO_TRID.has(verb)) return false
   } else {
@@ -136,9 +148,9 @@ export function hasTrId(tokens: readonly string[], from: Side, dialect: number |
     if (SYN_FOLLOWUPS.has(verb)) {
       if (dialect !== null && dialect >= 8 && verb === 'LSG') return false
       // MSNP2-7 always number them; LSG in 8-9 starts with a numeric group id, so use its arity
-      if (dialect === null && verb === 'LSG') return tokens.length >= 7 && isDecimal(tokens[1])
-      return isDecimal(tokens[1])
+      if (dialect === null && verb === 'LSG') return n >= 7 && secondDecimal
+      return secondDecimal
     }
   }
-  return isDecimal(tokens[1])
+  return secondDecimal
 }
