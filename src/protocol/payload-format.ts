@@ -46,9 +46,6 @@ const isBlank = (c: number): boolean => c === 32 || c === 9
 // two-letter keys, lower-cased, as (first << 8) | second
 const FN = 0x666e, EF = 0x6566, CO = 0x636f, CS = 0x6373, PF = 0x7066, RL = 0x726c
 
-/** A copy that shares nothing with `f`. */
-export const copyFormat = (f: ImFormat): ImFormat => f.effects === undefined ? { ...f } : { ...f, effects: { ...f.effects } }
-
 // X-MMS-IM-Format: FN=Segoe%20UI; EF=B; CO=ff; CS=0; PF=22
 /** Decode X-MMS-IM-Format. */
 export function decodeImFormat(value: string): ImFormat {

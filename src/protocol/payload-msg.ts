@@ -12,7 +12,7 @@ import {
   type ContentType, type HeaderBlock,
 } from './mime.js'
 import { parseMsnObject } from './msnobject.js'
-import { copyFormat, decodeEncodedWords, decodeImFormat, type ImFormat } from './payload-format.js'
+import { decodeEncodedWords, decodeImFormat, type ImFormat } from './payload-format.js'
 import { decodeP2P } from './p2p.js'
 import { child, childrenNamed, findFirst, parseXml, textContent, type XmlElement } from './xml.js'
 
@@ -95,8 +95,8 @@ interface Head {
   /** the media type whose decoder applies (a long message's continuation parts have none) */
   decodeAs: string
   charset: string | undefined
-  /** template; every payload gets its own copy */
-  headers: Record<string, string>
+  /** frozen: shared by every payload with this header block */
+  headers: Readonly<Record<string, string>>
   /** text/plain: X-MMS-IM-Format and the long-message headers, decoded */
   format: ImFormat | undefined
   textExtras: Record<string, unknown> | undefined
@@ -106,8 +106,6 @@ interface Head {
   /** text/x-msmsgscontrol: the TypingUser header, or null */
   typingUser: string | null
   problem: string | undefined
-  /** kept in the cache: its objects must be copied before they are handed out */
-  cached: boolean
 }
 
 function makeHead(block: HeaderBlock): Head {
@@ -145,12 +143,21 @@ function makeHead(block: HeaderBlock): Head {
   }
   return {
     block, bodyStart: block.bodyStart, contentType: contentType ?? null, mediaType: ct.mediaType, decodeAs: continuation ? 'text/plain' : ct.mediaType, charset: ct.charset,
-    headers, format, textExtras, p2pDest, p2pSrc, typingUser, cached: false,
+    headers: Object.freeze(headers), format: format === undefined ? undefined : freezeFormat(format), textExtras, p2pDest, p2pSrc, typingUser,
     problem: block.end === '' ? 'header block not terminated by an empty line' : contentType === undefined && !continuation ? 'no Content-Type header' : undefined,
   }
 }
 
 const NO_TYPE: ContentType = { mediaType: '' }
+
+/**
+ * A format is decoded once per distinct header block and handed to every message that has it,
+ * so it is frozen, like the headers object (docs/payloads.md).
+ */
+function freezeFormat(f: ImFormat): Readonly<ImFormat> {
+  if (f.effects !== undefined) Object.freeze(f.effects)
+  return Object.freeze(f)
+}
 
 /**
  * A two-way set-associative cache of decoded header blocks, keyed by their exact text. The set
@@ -224,7 +231,6 @@ function readHead(buf: Buffer): Head {
   if (slotPrints[slot + 1] === print && slotKeys[slot + 1] === key) { lastWay[set] = 1; return slotHeads[slot + 1]! }
   const head = makeHead(readHeaderText(key))
   if (fingerprints[set] !== lastFingerprint) { fingerprints[set] = lastFingerprint; return head }
-  head.cached = true
   const way = lastWay[set]! ^ 1
   lastWay[set] = way
   // a slice of a whole-payload view would keep all of it alive in the cache
@@ -235,7 +241,7 @@ function readHead(buf: Buffer): Head {
 }
 
 function base(h: Head, kind: string): DecodedPayload {
-  const p: DecodedPayload = { kind, contentType: h.contentType, mediaType: h.mediaType, headers: h.cached ? { ...h.headers } : h.headers }
+  const p: DecodedPayload = { kind, contentType: h.contentType, mediaType: h.mediaType, headers: h.headers }
   if (h.charset !== undefined) p.charset = h.charset
   return p
 }
@@ -253,7 +259,7 @@ export function decodeMimeMessage(buf: Buffer): DecodedPayload {
       p = base(head, 'text')
       const t = decodeText(buf, start, buf.length, ct.charset)
       p.text = t.text
-      if (head.format !== undefined) p.format = head.cached ? copyFormat(head.format) : head.format
+      if (head.format !== undefined) p.format = head.format
       if (head.textExtras !== undefined) for (const k in head.textExtras) p[k] = head.textExtras[k]
       if (t.error !== undefined) p.error = t.error
       break

@@ -254,15 +254,18 @@ test('UUM and UBM carry MIME messages too', () => {
   assert.equal(decode('UBM', 'MIME-Version: 1.0\r\nContent-Type: text/x-msmsgscontrol\r\nTypingUser: bob@yahoo.example\r\n\r\n').typingUser, 'bob@yahoo.example')
 })
 
-test('decoded objects are fresh per message even when the header block repeats', () => {
+test('what messages with the same header block share is frozen, so no message can change another', () => {
   const text = payloads('TV4', 'MSG')[1]!
   const a = decode('MSG', text), b = decode('MSG', text)
   assert.deepEqual(a, b)
-  assert.notEqual(a.headers, b.headers)
-  assert.notEqual(a.format, b.format);
-  (a.headers as Record<string, string>)['Content-Type'] = 'changed';
-  (a.format as { effects: { bold: boolean } }).effects.bold = false
+  assert.notEqual(a, b)
+  assert.ok(Object.isFrozen(a.headers) && Object.isFrozen(a.format))
+  assert.throws(() => { (a.headers as Record<string, string>)['Content-Type'] = 'changed' }, TypeError)
+  assert.throws(() => { (a.format as { effects: { bold: boolean } }).effects.bold = false }, TypeError)
+  // the payload object itself is the message's own
+  a.text = 'changed'
   const c = decode('MSG', text)
   assert.equal((c.headers as Record<string, string>)['Content-Type'], 'text/plain; charset=UTF-8')
   assert.equal((c.format as { effects: { bold: boolean } }).effects.bold, true)
+  assert.equal(c.text, b.text)
 })
