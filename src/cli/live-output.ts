@@ -2,10 +2,11 @@
  * Where a live source's events go: JSON lines on stdout (`--json`), the dashboard on a terminal,
  * or one readable line per event (`--no-tui`, or stdout not a terminal); plus `--save` files.
  * Output to stdout is written in batches (every 10 ms at most, or every 512 lines), each event
- * formatted as its batch is written.
+ * formatted as its batch is written; a command the proxy only framed is decoded then too.
  */
 import type { EventSink, ScopeEvent } from '../events.js'
 import { MsnscopeError } from '../errors.js'
+import { ensureDecoded } from '../protocol/decoder.js'
 import { LineSlab } from '../sinks/line-slab.js'
 import { formatEventLine } from '../sinks/console.js'
 import { toJsonLine } from '../sinks/json.js'
@@ -88,7 +89,11 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
       for (const ev of batch) {
         let line: string
         // an event that cannot be formatted is left out, as when a sink fails (hub.ts)
-        try { line = mode === 'json' ? toJsonLine(ev, jsonOptions) : formatEventLine(ev, lineOptions) } catch { continue }
+        try {
+          // a command the relay only framed (proxy.ts) is decoded now, after it was forwarded
+          if (ev.kind === 'command') ensureDecoded(ev.command)
+          line = mode === 'json' ? toJsonLine(ev, jsonOptions) : formatEventLine(ev, lineOptions)
+        } catch { continue }
         const full = text.add(line)
         if (full !== null) io.stdout.write(full)
       }

@@ -90,9 +90,15 @@ export const run: Subcommand = async (argv, io) => {
   const hub = new EventHub()
   const rules = await rulesFromFlags(values, { watch: true, emit: (ev) => hub.emit(ev) })
   const live = liveControls(hub, rules === null ? null : { decide: rules.engine.decide, reload: () => rules.reload() })
+  const limits = { maxLine: positiveInt('--max-line', values['max-line'], 16384), maxPayload: positiveInt('--max-payload', values['max-payload'], 1048576) }
+  const save = values.save ?? []
+  // --json with nothing that reads decoded fields as commands pass (no rules, no JSONL file; no
+  // dashboard, so no intercept): TCP commands are only framed on their way through, and decoded
+  // when their JSON line is written (docs/proxy.md)
+  const decodeLate = values.json === true && rules === null && !save.some((f) => f.endsWith('.jsonl') || f.endsWith('.json'))
   const out = await startLiveOutput(io, {
     json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
-    save: values.save ?? [], redact: values['no-redact'] !== true, title: `msnscope proxy ${listen.host}:${listen.port} → ${upstream.host}:${upstream.port}`,
+    save, redact: values['no-redact'] !== true, title: `msnscope proxy ${listen.host}:${listen.port} → ${upstream.host}:${upstream.port}`,
     memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
     controls: live.controls,
   })
@@ -103,7 +109,7 @@ export const run: Subcommand = async (argv, io) => {
     ...(values['dial-from'] !== undefined ? { dialFrom: values['dial-from'] } : {}),
     maxConnections: positiveInt('--max-connections', values['max-connections'], 1000),
     idleTimeoutMs: duration('--idle-timeout', values['idle-timeout'], 15 * 60_000),
-    limits: { maxLine: positiveInt('--max-line', values['max-line'], 16384), maxPayload: positiveInt('--max-payload', values['max-payload'], 1048576) },
+    limits, decode: !decodeLate,
     ...(redirectPorts !== undefined ? { redirectPorts } : {}),
   })
   proxy.addSink(out.sink)
@@ -115,7 +121,7 @@ export const run: Subcommand = async (argv, io) => {
     ...(values['dial-from'] !== undefined ? { dialFrom: values['dial-from'] } : {}),
     maxSessions: positiveInt('--max-connections', values['max-connections'], 1000),
     ...(values['idle-timeout'] !== undefined ? { idleTimeoutMs: duration('--idle-timeout', values['idle-timeout'], 5 * 60_000) } : {}),
-    limits: { maxLine: positiveInt('--max-line', values['max-line'], 16384), maxPayload: positiveInt('--max-payload', values['max-payload'], 1048576) },
+    limits,
   })
   proxy.decider = live.decider
   if (gateway !== null) gateway.decider = live.decider

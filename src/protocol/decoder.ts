@@ -47,8 +47,26 @@ interface SliceableBuffer extends Buffer { latin1Slice(start: number, end: numbe
 const LF = 0x0a
 const CR = 0x0d
 const EMPTY: Buffer = Buffer.alloc(0)
-/** stands in for the fields until decodeFields replaces it, so no object is made for nothing */
+/**
+ * The fields of a command not decoded yet: until decodeFields replaces them, or for good when the
+ * decoder only frames (option `decode: false`) and nobody calls ensureDecoded.
+ */
 const PENDING_FIELDS: Fields = Object.freeze({})
+
+/**
+ * The fields and payload of a command, in place: what the decoder does for every command, and
+ * what a consumer of commands framed without decoding (option `decode: false`) does for those it
+ * needs in full.
+ */
+export function completeDecoding(cmd: CommandEvent): void {
+  cmd.fields = decodeFields(cmd)
+  cmd.payload = cmd.payloadRaw === null ? null : decodePayload(cmd, cmd.payloadRaw)
+}
+
+/** completeDecoding for a command a decoder framed without decoding; nothing for one already decoded. */
+export function ensureDecoded(cmd: CommandEvent): void {
+  if (cmd.fields === PENDING_FIELDS) completeDecoding(cmd)
+}
 
 /** Parse "MSNP12" (any case) to 12. */
 export function parseDialect(token: string): number | null {
@@ -400,14 +418,11 @@ export class MsnpDecoder {
     const event: CommandEvent = {
       kind: 'command', from: this.from, offset, raw, verb, trId, args,
       payloadLength: payloadRaw === null ? null : payloadRaw.length,
-      payloadRaw, fields: this.#decode ? PENDING_FIELDS : {}, payload: null, dialect: this.dialectState.dialect,
+      payloadRaw, fields: PENDING_FIELDS, payload: null, dialect: this.dialectState.dialect,
     }
     if (wire !== undefined) event.wire = wire
     if (notes !== undefined) event.notes = notes
-    if (this.#decode) {
-      event.fields = decodeFields(event)
-      if (payloadRaw !== null) event.payload = decodePayload(event, payloadRaw)
-    }
+    if (this.#decode) completeDecoding(event)
     return event
   }
 

@@ -10,7 +10,7 @@
  */
 import type { Worker } from 'node:worker_threads'
 import type { ScopeEvent } from '../events.js'
-import type { Limits } from '../protocol/decoder.js'
+import { ensureDecoded, type Limits } from '../protocol/decoder.js'
 import { startModuleWorker } from '../threads.js'
 import { eventHead, toJsonLine } from './json.js'
 
@@ -40,7 +40,10 @@ export class JsonLineThread {
   #wake: (() => void) | null = null
   #drained: Promise<void> | null = null
 
+  readonly #raw: boolean
+
   constructor(readonly out: NodeJS.WritableStream, data: JsonWorkerData) {
+    this.#raw = data.raw
     this.#worker = startModuleWorker('json-worker', import.meta.url, data)
     this.#worker.on('message', (m: JsonWorkerMessage) => {
       if (m.type === 'failed') { this.#fail(new Error(`the JSON line writer failed: ${m.message}`)); return }
@@ -70,7 +73,9 @@ export class JsonLineThread {
       raw.copy(b, at + 4)
       this.#used = at + 4 + raw.length
     } else {
-      const line = toJsonLine(ev)
+      // a command framed without decoding (read --json frames only) is rendered here in full
+      if (ev.kind === 'command') ensureDecoded(ev.command)
+      const line = toJsonLine(ev, { raw: this.#raw })
       this.#room(5 + 3 * line.length)
       const b = this.#buf
       b[this.#used] = ITEM_LINE

@@ -29,6 +29,8 @@ export interface RelayOptions {
   hub: EventHub
   decider: Decider
   limits: Limits
+  /** decode fields and payloads (default true); false frames commands only, for a decider and sinks that read no fields */
+  decode?: boolean
   idleTimeoutMs: number
   /** rewrites a server command before it is forwarded (XFR/RNG addresses); may be asynchronous */
   rewriteServer?: (cmd: CommandEvent, state: ConnState) => Buffer | null | Promise<Buffer | null>
@@ -62,8 +64,8 @@ export class Relay implements DecisionContext {
     this.client = o.client
     const dialect = o.state.dialectState
     this.#decoders = {
-      client: new MsnpDecoder('client', { dialect, limits: o.limits }),
-      server: new MsnpDecoder('server', { dialect, limits: o.limits }),
+      client: new MsnpDecoder('client', { dialect, limits: o.limits, decode: o.decode ?? true }),
+      server: new MsnpDecoder('server', { dialect, limits: o.limits, decode: o.decode ?? true }),
     }
     this.upstream = o.upstreamSocket ?? net.connect({ host: o.upstream.host, port: o.upstream.port, allowHalfOpen: true, ...(o.upstream.localAddress !== undefined ? { localAddress: o.upstream.localAddress } : {}) })
     if (o.upstreamSocket !== undefined) this.#connected = true

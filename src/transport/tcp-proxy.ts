@@ -39,6 +39,12 @@ export interface TcpProxyOptions {
   maxConnections?: number
   idleTimeoutMs?: number
   limits?: Partial<Limits>
+  /**
+   * decode fields and payloads of TCP commands (default true). False frames them only: for a
+   * decider that reads no fields (no rules, no intercept) and sinks that decode what they need
+   * (the JSON line thread), so that the relay forwards with less work.
+   */
+  decode?: boolean
   maxRedirectListeners?: number
   redirectIdleMs?: number
   redirectPorts?: [number, number]
@@ -275,7 +281,7 @@ export class TcpProxy {
     const relay = new Relay({
       state, client: socket, tracker: this.tracker, hub: this.hub, decider: (e, ctx) => this.#decider(e, ctx),
       upstream: { host: real.host, port: real.port, ...(this.#o.dialFrom !== undefined ? { localAddress: this.#o.dialFrom } : {}) },
-      limits: this.#limits, idleTimeoutMs: this.#o.idleTimeoutMs ?? 15 * 60_000,
+      limits: this.#limits, decode: this.#o.decode ?? true, idleTimeoutMs: this.#o.idleTimeoutMs ?? 15 * 60_000,
       rewriteServer: (cmd, st) => this.#rewriteReferral(cmd, st, socket),
       onClose: (r) => { this.relays.delete(r); this.#via.delete(r.state.conn); release() },
       ...(upstreamSocket !== undefined ? { upstreamSocket } : {}),
