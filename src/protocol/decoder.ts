@@ -310,19 +310,10 @@ export class MsnpDecoder {
       return
     }
     const ls = B[2 * lenIdx]!, le = B[2 * lenIdx + 1]!
-    if (lenIdx === 1 && withTrId) {
-      // `QRY 11`: the only number is the TrID, the length is missing
-      events.push(this.#malformed(this.#take(lineLen), offset, 'bad-payload-length', `${verb} needs a payload length after its TrID`))
-      return
-    }
     const need = decimalAt(buf, ls, le)
-    if (need < 0) {
-      const lenToken = (buf as SliceableBuffer).latin1Slice(ls, le > ls + 20 ? ls + 20 : le)
-      events.push(this.#malformed(this.#take(lineLen), offset, 'bad-payload-length', `${verb} needs a payload length, got ${JSON.stringify(lenToken)}`))
-      return
-    }
-    if (need > this.limits.maxPayload) {
-      events.push(this.#malformed(this.#take(lineLen), offset, 'payload-too-large', `${verb} announces ${need} payload bytes, limit ${this.limits.maxPayload}`))
+    const bad = this.#lengthProblem(verb, lenIdx === 1 && withTrId, need, need < 0 ? (buf as SliceableBuffer).latin1Slice(ls, le) : '')
+    if (bad !== null) {
+      events.push(this.#malformed(this.#take(lineLen), offset, bad.code, bad.reason))
       return
     }
     if (le - ls > 1 && buf[ls] === 0x30) wire = { ...wire, lengthToken: (buf as SliceableBuffer).latin1Slice(ls, le) }
@@ -383,21 +374,26 @@ export class MsnpDecoder {
       return
     }
     const lenToken = tokens[lenIdx]!
-    if (lenIdx === 1 && withTrId) {
-      events.push(this.#malformed(this.#take(lineLen), offset, 'bad-payload-length', `${verb} needs a payload length after its TrID`))
-      return
-    }
     const need = decimalValue(lenToken)
-    if (need < 0) {
-      events.push(this.#malformed(this.#take(lineLen), offset, 'bad-payload-length', `${verb} needs a payload length, got ${JSON.stringify(lenToken.slice(0, 20))}`))
-      return
-    }
-    if (need > this.limits.maxPayload) {
-      events.push(this.#malformed(this.#take(lineLen), offset, 'payload-too-large', `${verb} announces ${need} payload bytes, limit ${this.limits.maxPayload}`))
+    const bad = this.#lengthProblem(verb, lenIdx === 1 && withTrId, need, lenToken)
+    if (bad !== null) {
+      events.push(this.#malformed(this.#take(lineLen), offset, bad.code, bad.reason))
       return
     }
     if (lenToken.length > 1 && lenToken.charCodeAt(0) === 48) wire = { ...wire, lengthToken: lenToken }
     this.#withPayload(events, verb, trId, args, notes, lineLen, need, offset, wire)
+  }
+
+  /**
+   * Why a command line's payload length cannot be used, or null: `need` is its value (-1 when it
+   * is not a number) and `token` the length as written (read only when it is not a number).
+   */
+  #lengthProblem(verb: string, afterTrIdOnly: boolean, need: number, token: string): { code: MalformedCode; reason: string } | null {
+    // `QRY 11`: the only number is the TrID, the length is missing
+    if (afterTrIdOnly) return { code: 'bad-payload-length', reason: `${verb} needs a payload length after its TrID` }
+    if (need < 0) return { code: 'bad-payload-length', reason: `${verb} needs a payload length, got ${JSON.stringify(token.slice(0, 20))}` }
+    if (need > this.limits.maxPayload) return { code: 'payload-too-large', reason: `${verb} announces ${need} payload bytes, limit ${this.limits.maxPayload}` }
+    return null
   }
 
   /** A command line announcing `need` payload bytes: the command now, or once they are here. */
