@@ -249,3 +249,23 @@ test('decoded fields and payloads hold no Buffers, so events serialise to plain 
   }
   assert.ok(payloads > 20, 'the vectors exercise the payload decoders')
 })
+
+test('a plain line reads the same on the short route as on the general one', () => {
+  // a tab after the verb sends the same line down the general route (only its wire layout differs)
+  const lines: Array<[Side, string, string]> = [
+    ['client', 'QRY 11', ''], ['client', 'MSG 4294967296 N 3', 'abc'], ['client', 'MSG 007 N 003', 'abc'], ['client', 'MSG 05 N 03', 'abc'],
+    ['server', 'ADL 5 OK', ''], ['server', 'ADL 5 12', '<ml l="1"/>x'], ['server', 'GCF 3 12', '<Policies/>x'],
+    ['client', 'MSG 2 N x', ''], ['client', 'MSG 2 N 99999999999', ''], ['server', 'XFR 0012 SB 192.0.2.1:1863 CKI 1.2.3', ''],
+    ['server', 'NLN NLN alice@example.com Alice%20A. 1342177280 0', ''], ['server', 'LSG 1 Friends 0', ''],
+    ['client', `SDC 9 ${Array.from({ length: 70 }, (_, i) => `a${i}`).join(' ')} 3`, 'xyz'],
+  ]
+  const view = (events: MsnpEvent[]): unknown[] => events.map((e) => e.kind === 'command'
+    ? [e.verb, e.trId, e.args, e.payloadLength, e.payloadRaw?.toString('latin1'), e.fields, e.payload, e.notes, e.wire?.trIdToken, e.wire?.lengthToken]
+    : [e.code, e.reason])
+  for (const [from, line, payload] of lines) {
+    const plain = decodeAll(from, [Buffer.from(`${line}\r\n${payload}`, 'latin1')])
+    const general = decodeAll(from, [Buffer.from(`${line.replace(' ', '\t')}\r\n${payload}`, 'latin1')])
+    assert.deepEqual(view(plain), view(general), line)
+    assert.equal(rawTotal(plain), line.length + 2 + payload.length)
+  }
+})
