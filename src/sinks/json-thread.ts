@@ -1,9 +1,9 @@
 /**
  * JSON lines rendered by a thread of their own (json-worker.ts), for `read --json` on large
  * captures. The importing thread frames commands and tracks sessions; each command crosses as its
- * line's head (sequence, time, connection, role, account, dialect), its side, its dialect and its
- * raw bytes, and the worker decodes the fields and payload from those bytes and writes the rest of
- * the line: the same decoder on the same bytes gives the same command, so the text is exactly
+ * line's head (sequence and time, and the number of its connection's head: kind, connection,
+ * role, account and dialect, sent once for each change), its side, its dialect and its raw bytes,
+ * and the worker decodes the fields and payload from those bytes and writes the rest of the line: the same decoder on the same bytes gives the same command, so the text is exactly
  * what toJsonLine would have written (test/integration/json-thread.test.ts). Other events cross
  * as finished lines. The rendered text comes back in order and is written here, to any stream,
  * with its backpressure; a few batches at most are in flight.
@@ -12,16 +12,26 @@ import type { Worker } from 'node:worker_threads'
 import type { ScopeEvent } from '../events.js'
 import { ensureDecoded, type Limits } from '../protocol/decoder.js'
 import { startModuleWorker } from '../threads.js'
-import { eventHead, toJsonLine } from './json.js'
+import { headRest, toJsonLine } from './json.js'
 
 /** Item kinds in a batch. */
 export const ITEM_LINE = 0
 export const ITEM_COMMAND = 1
+/** the rest of a head (after seq and ts), by number, for the commands that follow */
+export const ITEM_HEAD = 2
+/** the heads sent so far are forgotten */
+export const ITEM_FORGET_HEADS = 3
 
 export interface JsonWorkerData {
   raw: boolean
   limits: Partial<Limits>
 }
+
+/** What the head of a connection's commands was made of when it was last sent. */
+interface SentHead { id: number; transport: string; client: string | null; server: string | null; role: string; account: string | null | undefined; dialect: number | null | undefined }
+
+/** Connections whose heads both threads keep; beyond it they start again. */
+const MAX_HEADS = 4096
 
 /** What the worker sends back for each batch: the text of its lines, newline-terminated. */
 export type JsonWorkerMessage = { type: 'text'; buf: ArrayBuffer; used: number } | { type: 'failed'; message: string }
@@ -41,9 +51,14 @@ export class JsonLineThread {
   #drained: Promise<void> | null = null
 
   readonly #raw: boolean
+  readonly #heads = new Map<string, SentHead>()
+  #nextHead = 0
+  readonly #maxHeads: number
 
-  constructor(readonly out: NodeJS.WritableStream, data: JsonWorkerData) {
+  /** `maxHeads`: how many connections' heads are kept (the tests make it small) */
+  constructor(readonly out: NodeJS.WritableStream, data: JsonWorkerData, maxHeads = MAX_HEADS) {
     this.#raw = data.raw
+    this.#maxHeads = maxHeads
     this.#worker = startModuleWorker('json-worker', import.meta.url, data)
     this.#worker.on('message', (m: JsonWorkerMessage) => {
       if (m.type === 'failed') { this.#fail(new Error(`the JSON line writer failed: ${m.message}`)); return }
@@ -58,17 +73,20 @@ export class JsonLineThread {
   /** One event, in order. */
   add(ev: ScopeEvent): void {
     if (ev.kind === 'command' && ev.action === 'pass' && ev.rule === undefined && ev.tags === undefined && ev.forwarded === undefined) {
-      const head = eventHead(ev)
+      const head = this.#headOf(ev)
       const raw = ev.command.raw
-      this.#room(10 + 3 * head.length + 4 + raw.length)
+      const ts = ev.ts
+      this.#room(22 + 3 * ts.length + 4 + raw.length)
       let at = this.#used
       const b = this.#buf
       b[at] = ITEM_COMMAND
       b[at + 1] = ev.command.from === 'client' ? 0 : 1
       b.writeInt32LE(ev.command.dialect ?? -1, at + 2)
-      const n = b.write(head, at + 10)
-      b.writeUInt32LE(n, at + 6)
-      at += 10 + n
+      b.writeDoubleLE(ev.seq, at + 6)
+      b.writeUInt32LE(head, at + 14)
+      const n = b.write(ts, at + 22)
+      b.writeUInt32LE(n, at + 18)
+      at += 22 + n
       b.writeUInt32LE(raw.length, at)
       raw.copy(b, at + 4)
       this.#used = at + 4 + raw.length
@@ -84,6 +102,28 @@ export class JsonLineThread {
       this.#used += 5 + n
     }
     if (this.#used >= BATCH) this.#send()
+  }
+
+  /** The number of the command's head, sent first when its connection has none or a changed one. */
+  #headOf(ev: ScopeEvent): number {
+    const h = this.#heads.get(ev.conn)
+    if (h !== undefined && h.role === ev.role && h.account === ev.account && h.dialect === ev.dialect && h.server === ev.server && h.client === ev.client && h.transport === ev.transport) return h.id
+    if (h === undefined && this.#heads.size >= this.#maxHeads) {
+      this.#heads.clear()
+      this.#room(1)
+      this.#buf[this.#used++] = ITEM_FORGET_HEADS
+    }
+    const id = this.#nextHead++
+    this.#heads.set(ev.conn, { id, transport: ev.transport, client: ev.client, server: ev.server, role: ev.role, account: ev.account, dialect: ev.dialect })
+    const text = headRest(ev)
+    this.#room(9 + 3 * text.length)
+    const b = this.#buf
+    b[this.#used] = ITEM_HEAD
+    b.writeUInt32LE(id, this.#used + 1)
+    const n = b.write(text, this.#used + 9)
+    b.writeUInt32LE(n, this.#used + 5)
+    this.#used += 9 + n
+    return id
   }
 
   /** Wait while too much is in flight or the output wants to drain. */

@@ -95,7 +95,17 @@ function q(s: string | null): string {
 
 /** The members every line starts with, as toJson writes them (the line goes on with a comma). */
 export function eventHead(ev: ScopeEvent): string {
-  let s = `{"seq":${ev.seq},"ts":${q(ev.ts)},"kind":${q(ev.kind)},"conn":${q(ev.conn)},"transport":${q(ev.transport)},"client":${q(ev.client)},"server":${q(ev.server)},"role":${q(ev.role)}`
+  return headStart(ev.seq, ev.ts) + headRest(ev)
+}
+
+/** The start of a head: the members that change with every event. */
+export function headStart(seq: number, ts: string): string {
+  return `{"seq":${seq},"ts":${q(ts)}`
+}
+
+/** The rest of a head: kind and connection, the same for its events until its role, account or dialect changes. */
+export function headRest(ev: Omit<ScopeEvent, 'seq' | 'ts'>): string {
+  let s = `,"kind":${q(ev.kind)},"conn":${q(ev.conn)},"transport":${q(ev.transport)},"client":${q(ev.client)},"server":${q(ev.server)},"role":${q(ev.role)}`
   if (ev.account !== undefined) s += `,"account":${q(ev.account)}`
   if (ev.dialect !== undefined) s += `,"dialect":${ev.dialect === null ? 'null' : `"MSNP${ev.dialect}"`}`
   return s
