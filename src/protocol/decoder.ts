@@ -283,7 +283,7 @@ export class MsnpDecoder {
     const B = BOUNDS
     const dialect = this.dialectState.dialect
     const last = 2 * n - 2
-    const lenIdx = lengthIndexOf(verb, n, this.from, dialect, decimalAt(buf, B[last]!, B[last + 1]!) >= 0, n === 3 && B[5]! - B[4]! === 2 && buf[B[4]!] === 0x4f && buf[B[4]! + 1] === 0x4b)
+    const lenIdx = lengthIndexOf(verb, n, this.from, dialect, decimalAt(buf, B[last]!, B[last + 1]!) >= 0)
     const withTrId = trIdOf(verb, n, this.from, dialect, n >= 2 && decimalAt(buf, B[2]!, B[3]!) >= 0)
     let text: string | undefined
     let trId: number | null = null

@@ -103,15 +103,14 @@ export const isDecimal = (s: string | undefined): boolean => {
  */
 export function payloadLengthIndex(tokens: readonly string[], from: Side, dialect: number | null): number {
   const n = tokens.length
-  return lengthIndexOf(tokens[0] ?? '', n, from, dialect, isDecimal(tokens[n - 1]), n === 3 && tokens[2] === 'OK')
+  return lengthIndexOf(tokens[0] ?? '', n, from, dialect, isDecimal(tokens[n - 1]))
 }
 
 /**
  * payloadLengthIndex from what the rules read of a line of `n` tokens: whether its last token is
- * decimal, and whether it is `VERB t OK`. The decoder supplies them from the bytes, without
- * making the strings.
+ * decimal. The decoder supplies it from the bytes, without making the strings.
  */
-export function lengthIndexOf(verb: string, n: number, from: Side, dialect: number | null, lastDecimal: boolean, okReply: boolean): number {
+export function lengthIndexOf(verb: string, n: number, from: Side, dialect: number | null, lastDecimal: boolean): number {
   if (isErrorVerb(verb)) return n >= 3 && lastDecimal ? n - 1 : -1
   const entry = (from === 'client' ? CLIENT_PAYLOAD : SERVER_PAYLOAD).get(verb)
   if (entry === undefined || !inRange(entry.range, dialect)) return -1
@@ -119,7 +118,7 @@ export function lengthIndexOf(verb: string, n: number, from: Side, dialect: numb
     case 'always':
       return n >= 2 ? n - 1 : -1
     case 'unless-ok':
-      if (okReply) return -1
+      // `CMD t OK` ends in OK, not in a length
       return n >= 3 && lastDecimal ? n - 1 : -1
     case 'if-numeric':
       return n >= (entry.minTokens ?? 2) && lastDecimal ? n - 1 : -1
