@@ -42,7 +42,7 @@ export interface TcpProxyOptions {
   /**
    * decode fields and payloads of TCP commands (default true). False frames them only: for a
    * decider that reads no fields (no rules, no intercept) and sinks that decode what they need
-   * (the JSON line thread), so that the relay forwards with less work.
+   * with ensureDecoded (the live JSON output, after forwarding).
    */
   decode?: boolean
   maxRedirectListeners?: number
