@@ -3,8 +3,9 @@
  * captures. The importing thread frames commands and tracks sessions; each command crosses as its
  * line's head (sequence and time, and the number of its connection's head: kind, connection,
  * role, account and dialect, sent once for each change), its side, its dialect and its raw bytes,
- * and the worker decodes the fields and payload from those bytes and writes the rest of the line: the same decoder on the same bytes gives the same command, so the text is exactly
- * what toJsonLine would have written (test/integration/json-thread.test.ts). Other events cross
+ * and the worker decodes the fields and payload from those bytes and writes the rest of the line:
+ * the same decoder on the same bytes gives the same command, so the text is exactly what
+ * toJsonLine would have written (test/integration/json-thread.test.ts). Other events cross
  * as finished lines. The rendered text comes back in order and is written here, to any stream,
  * with its backpressure; a few batches at most are in flight.
  */
