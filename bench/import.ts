@@ -3,9 +3,11 @@
  * - a bare loop over the same file's packets with pcap-parser (no decoding at all);
  * - import to events: reassembly, recognition, decoding and session tracking, no printing
  *   (target: at least a third of the bare loop's speed), as `read` runs it (records read by a
- *   thread of their own) and all in one thread, with CPU time beside wall time;
+ *   thread of their own) and all in one thread, with CPU time beside wall time; the three take
+ *   turns, five runs each, and each keeps its best;
  * - `msnscope read --json` to /dev/null, and `tshark -r FILE -Y msnms -T fields -e frame.number`
- *   when tshark is installed (target: at least 5 times faster than tshark);
+ *   when tshark is installed (target: at least 5 times faster than tshark), taking turns, the
+ *   best of three runs each;
  * - peak RSS of importing a ~1 GB capture against a ~100 MB one, each in a child process
  *   (target: within 50 MB).
  * The captures are made once into bench/.data/ (gitignored): the 100 MB one by the shared
@@ -93,20 +95,28 @@ async function importOnly(file: string, readerThread = true): Promise<{ events: 
   return { events, packets: r.records }
 }
 
-/** The best of `runs` runs, by wall time and (separately) by CPU time of this process. */
-async function best<T>(runs: number, fn: () => Promise<T>): Promise<{ ms: number; cpuMs: number; result: T }> {
-  let ms = Infinity
-  let cpuMs = Infinity
-  let result: T | undefined
+interface Timing<T> { ms: number; cpuMs: number; result: T }
+
+/**
+ * Each of `fns` run `runs` times, taking turns, each keeping its best run by wall time and
+ * (separately) by CPU time of this process: a burst of interference from elsewhere on the machine
+ * then lands on no one measurement alone.
+ */
+async function bestAlternated<T extends unknown[]>(runs: number, ...fns: { [K in keyof T]: () => Promise<T[K]> }): Promise<{ [K in keyof T]: Timing<T[K]> }> {
+  const out = fns.map(() => ({ ms: Infinity, cpuMs: Infinity, result: undefined as unknown }))
   for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint()
-    const c0 = process.cpuUsage()
-    result = await fn()
-    const c = process.cpuUsage(c0)
-    ms = Math.min(ms, Number(process.hrtime.bigint() - t0) / 1e6)
-    cpuMs = Math.min(cpuMs, (c.user + c.system) / 1000)
+    for (const [k, fn] of fns.entries()) {
+      const t0 = process.hrtime.bigint()
+      const c0 = process.cpuUsage()
+      const result = await fn()
+      const c = process.cpuUsage(c0)
+      const o = out[k]!
+      o.ms = Math.min(o.ms, Number(process.hrtime.bigint() - t0) / 1e6)
+      o.cpuMs = Math.min(o.cpuMs, (c.user + c.system) / 1000)
+      o.result = result
+    }
   }
-  return { ms, cpuMs, result: result as T }
+  return out as { [K in keyof T]: Timing<T[K]> }
 }
 
 /** Wall and CPU time (user + system, from the shell's `times`) of a command, its output thrown away. */
@@ -147,25 +157,29 @@ export async function benchImport(): Promise<void> {
   }
   console.log(`capture: ${path.relative(root, small)}, ${mb(size)} MB`)
   await importOnly(path.join(root, 'captures', 'msnp-tcp.pcap')) // warm up
-  const bare = await best(3, () => bareLoop(small))
+  const [bare, imp, one] = await bestAlternated<[number, { events: number; packets: number }, { events: number; packets: number }]>(5,
+    () => bareLoop(small), () => importOnly(small), () => importOnly(small, false))
   line('bare pcap-parser loop (no decoding)', bare.ms, `CPU ${(bare.cpuMs / 1000).toFixed(2)} s; ${bare.result} packets`)
-  const imp = await best(3, () => importOnly(small))
   line('import to events (no printing)', imp.ms, `CPU ${(imp.cpuMs / 1000).toFixed(2)} s; ${imp.result.events} events; ${(bare.ms / imp.ms).toFixed(2)} of the bare loop's speed in wall time, ${(bare.cpuMs / imp.cpuMs).toFixed(2)} in CPU time (target >= 0.33)`)
   // the same without the reader thread: everything on one core
-  const one = await best(3, () => importOnly(small, false))
   line('  the same in one thread', one.ms, `CPU ${(one.cpuMs / 1000).toFixed(2)} s; ${(bare.ms / one.ms).toFixed(2)} of the bare loop's speed in wall time`)
   const cli = builtCli()
-  const json = timed(process.execPath, [...cli.args, 'read', small, '--json'])
-  if (!json.ok) throw new Error(`read --json failed: ${json.err}`)
-  line('msnscope read --json > /dev/null', json.ms, `CPU ${(json.cpuMs / 1000).toFixed(2)} s (${cli.what})`)
-  const tshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' })
-  if (tshark.error === undefined && tshark.status === 0) {
-    const t = timed('tshark', ['-r', small, '-Y', 'msnms', '-T', 'fields', '-e', 'frame.number'])
-    if (t.ok) line('tshark -Y msnms -T fields -e frame.number', t.ms, `CPU ${(t.cpuMs / 1000).toFixed(2)} s; read --json is ${(t.ms / json.ms).toFixed(1)}x faster in wall time, ${(t.cpuMs / json.cpuMs).toFixed(1)}x in CPU time (target >= 5)`)
-    else console.log(`tshark failed: ${t.err}`)
-  } else {
-    console.log('tshark: not installed, column skipped')
+  const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' })
+  const withTshark = hasTshark.error === undefined && hasTshark.status === 0
+  // read --json and tshark take turns too, three runs each
+  let json: ReturnType<typeof timed> | null = null
+  let tshark: ReturnType<typeof timed> | null = null
+  const better = (a: ReturnType<typeof timed> | null, b: ReturnType<typeof timed>): ReturnType<typeof timed> =>
+    a === null || !a.ok ? b : !b.ok ? a : { ...a, ms: Math.min(a.ms, b.ms), cpuMs: Math.min(a.cpuMs, b.cpuMs) }
+  for (let i = 0; i < 3; i++) {
+    json = better(json, timed(process.execPath, [...cli.args, 'read', small, '--json']))
+    if (!json.ok) throw new Error(`read --json failed: ${json.err}`)
+    if (withTshark) tshark = better(tshark, timed('tshark', ['-r', small, '-Y', 'msnms', '-T', 'fields', '-e', 'frame.number']))
   }
+  line('msnscope read --json > /dev/null', json!.ms, `CPU ${(json!.cpuMs / 1000).toFixed(2)} s (${cli.what}; best of 3)`)
+  if (tshark === null) console.log('tshark: not installed, column skipped')
+  else if (tshark.ok) line('tshark -Y msnms -T fields -e frame.number', tshark.ms, `CPU ${(tshark.cpuMs / 1000).toFixed(2)} s (best of 3); read --json is ${(tshark.ms / json!.ms).toFixed(1)}x faster in wall time, ${(tshark.cpuMs / json!.cpuMs).toFixed(1)}x in CPU time (target >= 5)`)
+  else console.log(`tshark failed: ${tshark.err}`)
   const a = childRss(small)
   const b = childRss(large)
   console.log(`peak RSS importing ${mb(size)} MB: ${a.rssMb.toFixed(0)} MB; ${mb(statSync(large).size)} MB: ${b.rssMb.toFixed(0)} MB (difference ${(b.rssMb - a.rssMb).toFixed(0)} MB, target <= 50); 1 GB import took ${(b.ms / 1000).toFixed(1)} s, ${b.events} events`)
