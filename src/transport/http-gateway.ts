@@ -122,6 +122,8 @@ export class HttpGateway {
   #decider: Decider
   #server: http.Server | undefined
   #timers: NodeJS.Timeout[] = []
+  /** opening requests answered without the gateway (#answerUnopened) */
+  #unopened = 0
   readonly #stats: GatewayStats = { requests: 0, polls: 0, emptyPolls: 0, sessionsOpened: 0, sessionsOpen: 0, bytesUp: 0, bytesDown: 0, refused: 0, upstreamErrors: 0, connectRelays: 0 }
   #statsEmitted = ''
   /** the port the listener got (GW-IP handed to reverse-mode clients names it) */
@@ -444,6 +446,13 @@ export class HttpGateway {
       return
     }
 
+    // An opening request whose every command the rules held back has nothing for the gateway:
+    // it is not asked at all, so a blocked sign-in never reaches the real service.
+    if (!own && !isPoll && s.upstreamSid === null && cr.out.every((b) => b.length === 0)) {
+      this.#answerUnopened(s, res, cr)
+      return
+    }
+
     // Transparent mode: the request goes where the client sent it, its Host: untouched, unless it
     // came to msnscope's own address (a GW-IP msnscope handed out): then to the real one.
     if (s.via === 'transparent' && x.dest != null) s.gateway = x.dest
@@ -530,6 +539,31 @@ export class HttpGateway {
     if (s.toServer.length > 0) this.#flushToServer(s)
   }
 
+  /**
+   * Answer an opening request msnscope sent nothing of: the rules' answers (a blocked VER gets
+   * `VER t 0`) in a gateway answer of msnscope's own that also ends the session (Session=close).
+   */
+  #answerUnopened(s: GatewaySession, res: http.ServerResponse | undefined, cr: BodyResult): void {
+    const body = concat([...s.toClient.splice(0), ...cr.back])
+    const sid = `${UNOPENED_SID}.${++this.#unopened}`
+    const ev = s.httpEvent('server', body.length)
+    ev.status = 200
+    ev.sessionId = sid
+    ev.sessionClose = true
+    ev.note = 'answered by msnscope: rules held back every command of the opening request, so the gateway was not asked'
+    this.hub.emit(ev)
+    if (res !== undefined && !res.headersSent && !res.destroyed) {
+      try {
+        res.writeHead(200, 'OK', {
+          'X-MSN-Messenger': `SessionID=${sid}; GW-IP=${this.#advertised(s)}; Session=close`,
+          'Content-Type': 'application/x-msn-messenger', 'Content-Length': body.length,
+        })
+        res.end(body)
+      } catch { res.destroy() }
+    }
+    this.#closeSession(s, 'rules held back the opening request; the gateway was not asked')
+  }
+
   /** A request of msnscope's own carries injected bytes once nothing is outstanding for the session. */
   #flushToServer(s: GatewaySession): void {
     if (s.closed || s.toServer.length === 0) return
@@ -596,5 +630,8 @@ export class HttpGateway {
     return port === 80 ? h : `${h}:${port}`
   }
 }
+
+/** The SessionID msnscope hands out when it answers an opening request itself (then `.N`). */
+const UNOPENED_SID = 'msnscope'
 
 const NOTHING: BodyResult = Object.freeze({ out: [], back: [], close: null }) as unknown as BodyResult

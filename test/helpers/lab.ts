@@ -51,7 +51,11 @@ export type LabConnect = { host: string; port: number; transport?: LabTransport 
  */
 export async function msnscopeInFront(
   t: import('node:test').TestContext, lab: import('../../src/lab/server.js').LabServer, path: 'tcp' | 'gateway',
-  o: { hub: import('../../src/transport/hub.js').EventHub; tracker: import('../../src/session/tracker.js').SessionTracker; decider: import('../../src/rules/decision.js').Decider; labHost: string },
+  o: {
+    hub: import('../../src/transport/hub.js').EventHub; tracker: import('../../src/session/tracker.js').SessionTracker; decider: import('../../src/rules/decision.js').Decider; labHost: string
+    /** the lab gateway msnscope stands in front of (gateway path only), for tests that look at what reached it */
+    onLabGateway?: (g: import('../../src/lab/gateway.js').LabGateway) => void
+  },
 ): Promise<LabConnect> {
   if (path === 'tcp') {
     const { TcpProxy } = await import('../../src/transport/tcp-proxy.js')
@@ -64,6 +68,7 @@ export async function msnscopeInFront(
   const { HttpGateway } = await import('../../src/transport/http-gateway.js')
   const labGateway = await startLabGateway({ host: o.labHost, gwIp: null, backend: { ns: lab.ns, sb: lab.sb } })
   t.after(() => labGateway.close())
+  o.onLabGateway?.(labGateway)
   const gateway = new HttpGateway({ listen: { host: '127.0.0.1', port: 0 }, upstream: labGateway.address, hub: o.hub, tracker: o.tracker, decider: o.decider })
   const addr = await gateway.start()
   t.after(() => gateway.close())

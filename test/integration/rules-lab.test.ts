@@ -28,6 +28,8 @@ interface Setup {
   lab: LabServer
   /** bytes the lab server received, over all its connections */
   received: { bytes: number }
+  /** requests the lab gateway received (gateway path) */
+  gatewayRequests: () => number
   engine: RuleEngine
   log: EventLog
   client(account: string): LabClient
@@ -45,11 +47,12 @@ async function setup(t: TestContext, path: Path, rules: Rule[] = []): Promise<Se
   const log = new EventLog()
   hub.addSink(log.sink)
   hub.addSink(engine.observe)
-  const connect = await msnscopeInFront(t, lab, path, { hub, tracker, decider: engine.decide, labHost: LAB_HOST })
+  let gatewayRequests = (): number => 0
+  const connect = await msnscopeInFront(t, lab, path, { hub, tracker, decider: engine.decide, labHost: LAB_HOST, onLabGateway: (g) => { gatewayRequests = () => g.requests.length } })
   const clients: LabClient[] = []
   t.after(() => { for (const c of clients) c.close() })
   return {
-    lab, received, engine, log,
+    lab, received, engine, log, gatewayRequests: () => gatewayRequests(),
     client: (account) => {
       const c = new LabClient({ account, dialect: 12, ...connect })
       clients.push(c)
@@ -82,10 +85,17 @@ for (const path of ['tcp', 'gateway'] as const) {
     await assert.rejects(alice.login(), (err: unknown) => err instanceof LabReplyError && /refused MSNP12/.test(err.message))
     assert.deepEqual(s.lab.online(), [])
     assert.equal(s.received.bytes, 0, 'no MSNP byte reached the server')
+    // through the gateway, the real one is not even asked to open a session
+    assert.equal(s.gatewayRequests(), 0, 'no request reached the gateway')
     const ver = commandEvents(s.log, (e) => e.command.verb === 'VER')
     assert.equal(ver[0]?.action, 'block')
     assert.equal(ver[0]?.rule, 'block-all')
     assert.equal(s.engine.counters()['rule:block-all'], 1)
+    if (path === 'gateway') {
+      const answer = s.log.events.find((e) => e.kind === 'http' && e.from === 'server')
+      assert.ok(answer?.kind === 'http' && answer.sessionClose === true && /gateway was not asked/.test(answer.note ?? ''), JSON.stringify(answer))
+      assert.ok(s.log.events.some((e) => e.kind === 'session-close' && /gateway was not asked/.test(e.reason)))
+    }
   })
 
   test(`a blocked file transfer: both clients see a decline and the chat goes on (${path})`, async (t) => {
