@@ -32,9 +32,14 @@ export class ConnMemory {
   readonly #ownP2P = new Set<number>()
   readonly #blockedP2P = new Set<string>()
 
-  /** Learn from a command that passed by (roster changes). */
+  /** Learn from a command that passed by (roster changes, the client's TrIDs). */
   observe(cmd: CommandEvent): void {
-    if (cmd.from !== 'server') return
+    if (cmd.from === 'client') {
+      // a TrID msnscope once used that the client has now reached is the client's again: the
+      // server's replies to it are the client's
+      if (cmd.trId !== null && this.#injected.size > 0) this.#injected.delete(cmd.trId)
+      return
+    }
     const a = cmd.args
     switch (cmd.verb) {
       // S: IRO 1 1 2 alice@example.com Alice%20A. [caps]

@@ -100,6 +100,9 @@ test('blocking an MSNFTP invitation declines it as the invitee would and tells t
   const own = sync(e.decide(sb('server', 'NAK 1001\r\n'), ctx))
   assert.equal(own.verdict, 'drop')
   assert.equal(own.rule, 'msnscope:own-reply')
+  // once the client's own TrIDs reach that number (a long session), its replies are the client's
+  assert.equal(sync(e.decide(sb('client', msg(1001, 'A', mimeText('much later'))), ctx)), FORWARD)
+  assert.equal(sync(e.decide(sb('server', 'ACK 1001\r\n'), ctx)), FORWARD)
 })
 
 test('blocking an invitation arriving for the client declines it on the client\'s behalf', () => {
