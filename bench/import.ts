@@ -119,8 +119,14 @@ async function bestAlternated<T extends unknown[]>(runs: number, ...fns: { [K in
   return out as { [K in keyof T]: Timing<T[K]> }
 }
 
+interface Timed { ms: number; cpuMs: number; ok: boolean; err: string }
+
+/** The best wall time and the best CPU time of several runs. */
+const bestOf = (runs: Timed[]): { ms: number; cpuMs: number } =>
+  ({ ms: Math.min(...runs.map((r) => r.ms)), cpuMs: Math.min(...runs.map((r) => r.cpuMs)) })
+
 /** Wall and CPU time (user + system, from the shell's `times`) of a command, its output thrown away. */
-function timed(cmd: string, args: string[]): { ms: number; cpuMs: number; ok: boolean; err: string } {
+function timed(cmd: string, args: string[]): Timed {
   const quoted = [cmd, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ')
   const t0 = process.hrtime.bigint()
   const r = spawnSync('bash', ['-c', `${quoted} > /dev/null; s=$?; times; exit $s`], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 24 })
@@ -167,19 +173,23 @@ export async function benchImport(): Promise<void> {
   const hasTshark = spawnSync('tshark', ['--version'], { stdio: 'ignore' })
   const withTshark = hasTshark.error === undefined && hasTshark.status === 0
   // read --json and tshark take turns too, three runs each
-  let json: ReturnType<typeof timed> | null = null
-  let tshark: ReturnType<typeof timed> | null = null
-  const better = (a: ReturnType<typeof timed> | null, b: ReturnType<typeof timed>): ReturnType<typeof timed> =>
-    a === null || !a.ok ? b : !b.ok ? a : { ...a, ms: Math.min(a.ms, b.ms), cpuMs: Math.min(a.cpuMs, b.cpuMs) }
+  const jsonRuns: Timed[] = []
+  const tsharkRuns: Timed[] = []
   for (let i = 0; i < 3; i++) {
-    json = better(json, timed(process.execPath, [...cli.args, 'read', small, '--json']))
-    if (!json.ok) throw new Error(`read --json failed: ${json.err}`)
-    if (withTshark) tshark = better(tshark, timed('tshark', ['-r', small, '-Y', 'msnms', '-T', 'fields', '-e', 'frame.number']))
+    const j = timed(process.execPath, [...cli.args, 'read', small, '--json'])
+    if (!j.ok) throw new Error(`read --json failed: ${j.err}`)
+    jsonRuns.push(j)
+    if (withTshark) tsharkRuns.push(timed('tshark', ['-r', small, '-Y', 'msnms', '-T', 'fields', '-e', 'frame.number']))
   }
-  line('msnscope read --json > /dev/null', json!.ms, `CPU ${(json!.cpuMs / 1000).toFixed(2)} s (${cli.what}; best of 3)`)
-  if (tshark === null) console.log('tshark: not installed, column skipped')
-  else if (tshark.ok) line('tshark -Y msnms -T fields -e frame.number', tshark.ms, `CPU ${(tshark.cpuMs / 1000).toFixed(2)} s (best of 3); read --json is ${(tshark.ms / json!.ms).toFixed(1)}x faster in wall time, ${(tshark.cpuMs / json!.cpuMs).toFixed(1)}x in CPU time (target >= 5)`)
-  else console.log(`tshark failed: ${tshark.err}`)
+  const json = bestOf(jsonRuns)
+  line('msnscope read --json > /dev/null', json.ms, `CPU ${(json.cpuMs / 1000).toFixed(2)} s (${cli.what}; best of 3)`)
+  const failed = tsharkRuns.find((t) => !t.ok)
+  if (!withTshark) console.log('tshark: not installed, column skipped')
+  else if (failed !== undefined) console.log(`tshark failed: ${failed.err}`)
+  else {
+    const t = bestOf(tsharkRuns)
+    line('tshark -Y msnms -T fields -e frame.number', t.ms, `CPU ${(t.cpuMs / 1000).toFixed(2)} s (best of 3); read --json is ${(t.ms / json.ms).toFixed(1)}x faster in wall time, ${(t.cpuMs / json.cpuMs).toFixed(1)}x in CPU time (target >= 5)`)
+  }
   const a = childRss(small)
   const b = childRss(large)
   console.log(`peak RSS importing ${mb(size)} MB: ${a.rssMb.toFixed(0)} MB; ${mb(statSync(large).size)} MB: ${b.rssMb.toFixed(0)} MB (difference ${(b.rssMb - a.rssMb).toFixed(0)} MB, target <= 50); 1 GB import took ${(b.ms / 1000).toFixed(1)} s, ${b.events} events`)

@@ -87,6 +87,15 @@ export function answer(res: http.ServerResponse, status: number, text: string): 
   } catch { res.destroy() }
 }
 
+/** A gateway answer of msnscope's own: 200 with this X-MSN-Messenger value and body. */
+export function answerOwn(res: http.ServerResponse, messenger: string, body: Buffer): void {
+  if (res.headersSent || res.destroyed || res.writableEnded) return
+  try {
+    res.writeHead(200, 'OK', { 'X-MSN-Messenger': messenger, 'Content-Type': 'application/x-msn-messenger', 'Content-Length': body.length })
+    res.end(body)
+  } catch { res.destroy() }
+}
+
 /** The gateway's answer as it came (error answers are not rewritten). */
 export function relayAnswer(res: http.ServerResponse, up: UpstreamResponse): void {
   if (res.headersSent || res.destroyed) return

@@ -30,7 +30,7 @@ import { passThrough, type Decider } from '../rules/decision.js'
 import { SessionTracker } from '../session/tracker.js'
 import { handleConnect } from './gateway-connect.js'
 import {
-  answer, answerWith, BodyReader, concat, headerValue, hostHeader, ignore, originForm, relayAnswer, upstreamHeaders, withSessionId,
+  answer, answerOwn, answerWith, BodyReader, concat, headerValue, hostHeader, ignore, originForm, relayAnswer, upstreamHeaders, withSessionId,
 } from './gateway-http.js'
 import { GatewaySession, type BodyResult, type GatewayVia, type RequestInfo } from './gateway-session.js'
 import { TransparentDestinations, tunnel, type Destination, type TransparentRoute } from './gateway-transparent.js'
@@ -552,15 +552,7 @@ export class HttpGateway {
     ev.sessionClose = true
     ev.note = 'answered by msnscope: rules held back every command of the opening request, so the gateway was not asked'
     this.hub.emit(ev)
-    if (res !== undefined && !res.headersSent && !res.destroyed) {
-      try {
-        res.writeHead(200, 'OK', {
-          'X-MSN-Messenger': `SessionID=${sid}; GW-IP=${this.#advertised(s)}; Session=close`,
-          'Content-Type': 'application/x-msn-messenger', 'Content-Length': body.length,
-        })
-        res.end(body)
-      } catch { res.destroy() }
-    }
+    if (res !== undefined) answerOwn(res, `SessionID=${sid}; GW-IP=${this.#advertised(s)}; Session=close`, body)
     this.#closeSession(s, 'rules held back the opening request; the gateway was not asked')
   }
 
