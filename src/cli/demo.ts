@@ -16,7 +16,7 @@ import { SessionTracker } from '../session/tracker.js'
 import { usageError, type Subcommand } from './io.js'
 import { liveControls } from './live-controls.js'
 import { startLiveOutput } from './live-output.js'
-import { megabytes, positiveInt } from './options.js'
+import { filterOption, megabytes, positiveInt } from './options.js'
 
 export const DEMO_HELP = `Usage: msnscope demo [options]
 
@@ -30,6 +30,8 @@ Options:
   --json               JSON lines on stdout, as the proxy prints them, instead of the live view
   --raw                with --json, include the exact bytes (base64)
   --no-tui             one readable line per event instead of the dashboard
+  --filter EXPR        show only the events EXPR matches, in the filter language of the
+                       dashboard ('~verb MSG & ~from client'; docs/tui.md); saved files keep all
   --once               run each dialect and transport once, then exit
   --dialect MSNPn      only this dialect (default: MSNP8, MSNP12 and MSNP18 in turn)
   --transport T        tcp, gateway or both (default both)
@@ -43,7 +45,7 @@ export const run: Subcommand = async (argv, io) => {
   const { values } = parseArgs({
     args: argv,
     options: {
-      json: { type: 'boolean' }, raw: { type: 'boolean' }, 'no-tui': { type: 'boolean' }, once: { type: 'boolean' },
+      json: { type: 'boolean' }, raw: { type: 'boolean' }, 'no-tui': { type: 'boolean' }, once: { type: 'boolean' }, filter: { type: 'string' },
       dialect: { type: 'string' }, transport: { type: 'string' }, delay: { type: 'string' },
       save: { type: 'string', multiple: true }, 'no-redact': { type: 'boolean' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
@@ -66,7 +68,7 @@ export const run: Subcommand = async (argv, io) => {
     json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
     save: values.save ?? [], redact: values['no-redact'] !== true, title: 'msnscope demo: the lab through the proxy',
     memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
-    controls: live.controls,
+    controls: live.controls, filter: filterOption(values.filter),
   })
   const tracker = new SessionTracker()
   hub.addSink(out.sink)

@@ -6,6 +6,7 @@
  */
 import type { EventSink, ScopeEvent } from '../events.js'
 import { MsnscopeError } from '../errors.js'
+import type { EventFilter } from '../filter.js'
 import { ensureDecoded } from '../protocol/decoder.js'
 import { LineSlab } from '../sinks/line-slab.js'
 import { formatEventLine } from '../sinks/console.js'
@@ -25,6 +26,8 @@ export interface LiveOutputOptions {
   memoryCap?: number
   /** controls the dashboard can call (intercept, replay, reload rules …) */
   controls?: Record<string, unknown>
+  /** `--filter`: only matching events go to stdout (the dashboard starts with it as its view filter; saved files keep everything) */
+  filter?: EventFilter | null
 }
 
 export interface LiveOutput {
@@ -36,7 +39,7 @@ export interface LiveOutput {
 }
 
 interface Dashboard { push(ev: ScopeEvent, options?: { held?: boolean }): void; end(): void; closed: Promise<void> }
-type OpenDashboard = (o: { io: CliIo; title: string; memoryCap?: number; controls?: Record<string, unknown> }) => Dashboard | Promise<Dashboard>
+type OpenDashboard = (o: { io: CliIo; title: string; memoryCap?: number; controls?: Record<string, unknown>; filter?: EventFilter | null }) => Dashboard | Promise<Dashboard>
 
 export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<LiveOutput> {
   const closers: (() => void)[] = []
@@ -65,7 +68,7 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
     const open = await loadDashboard()
     if (open === null) mode = 'lines'
     else {
-      dashboard = await open({ io, title: o.title, ...(o.memoryCap !== undefined ? { memoryCap: o.memoryCap } : {}), ...(o.controls !== undefined ? { controls: o.controls } : {}) })
+      dashboard = await open({ io, title: o.title, ...(o.memoryCap !== undefined ? { memoryCap: o.memoryCap } : {}), ...(o.controls !== undefined ? { controls: o.controls } : {}), filter: o.filter ?? null })
       closed = dashboard.closed
       const d = dashboard
       // a command the interceptor holds carries the tag `held` (transport/intercept.ts)
@@ -77,6 +80,7 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
     const width = io.stdout.isTTY === true ? io.stdout.columns : undefined
     const jsonOptions = { raw: o.raw }
     const lineOptions = { color, ...(width !== undefined ? { width } : {}) }
+    const filter = o.filter ?? null
     // events are not changed once emitted, so they are formatted when their batch is written
     let pending: ScopeEvent[] = []
     let scheduled = false
@@ -92,6 +96,7 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
         try {
           // a command the relay only framed (proxy.ts) is decoded now, after it was forwarded
           if (ev.kind === 'command') ensureDecoded(ev.command)
+          if (filter !== null && !filter.match(ev)) continue
           line = mode === 'json' ? toJsonLine(ev, jsonOptions) : formatEventLine(ev, lineOptions)
         } catch { continue }
         const full = text.add(line)

@@ -1,4 +1,5 @@
 /** Flag parsing shared by the live verbs. */
+import { FilterError, parseFilter, type EventFilter } from '../filter.js'
 import { usageError } from './io.js'
 import { splitHostPort } from '../transport/hub.js'
 
@@ -39,3 +40,15 @@ export function megabytes(flag: string, value: string | undefined, fallback: num
   const n = Number(m[1])
   return /^g/i.test(m[2] ?? '') ? n * 1024 : n
 }
+
+/** `--filter EXPR`: the filter language of the dashboard (docs/tui.md); empty is no filter. */
+export function filterOption(value: string | undefined): EventFilter | null {
+  if (value === undefined) return null
+  try {
+    return parseFilter(value)
+  } catch (err) {
+    if (err instanceof FilterError) throw usageError(`--filter "${value}": ${err.message}`)
+    throw err
+  }
+}
+

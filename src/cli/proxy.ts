@@ -6,7 +6,7 @@ import { TcpProxy } from '../transport/tcp-proxy.js'
 import { usageError, type Subcommand } from './io.js'
 import { liveControls } from './live-controls.js'
 import { startLiveOutput } from './live-output.js'
-import { duration, hostPort, listenAddress, megabytes, positiveInt } from './options.js'
+import { duration, filterOption, hostPort, listenAddress, megabytes, positiveInt } from './options.js'
 import { RULE_HELP, RULE_OPTIONS, rulesFromFlags } from './rule-flags.js'
 
 export const PROXY_HELP = `Usage: msnscope proxy [options]
@@ -24,6 +24,9 @@ Options:
   --json                   JSON lines on stdout instead of the dashboard
   --raw                    with --json, include the exact bytes (base64)
   --no-tui                 one readable line per event instead of the dashboard
+  --filter EXPR            show only the events EXPR matches, in the filter language of the
+                           dashboard ('~verb MSG & ~from client'; docs/tui.md); the
+                           dashboard starts with it as its view filter; saved files keep all
   --save FILE              also save events: FILE.jsonl (JSON lines) or FILE.pcap; repeatable
   --no-redact              keep secrets (hashes, tickets, cookies) in saved files
   --max-connections N      refuse clients beyond N open connections (default 1000)
@@ -58,7 +61,7 @@ export const run: Subcommand = async (argv, io) => {
     args: argv,
     options: {
       listen: { type: 'string' }, upstream: { type: 'string' }, advertise: { type: 'string' }, 'dial-from': { type: 'string' },
-      json: { type: 'boolean' }, raw: { type: 'boolean' }, 'no-tui': { type: 'boolean' },
+      json: { type: 'boolean' }, raw: { type: 'boolean' }, 'no-tui': { type: 'boolean' }, filter: { type: 'string' },
       save: { type: 'string', multiple: true }, 'no-redact': { type: 'boolean' },
       'max-connections': { type: 'string' }, 'idle-timeout': { type: 'string' }, 'max-line': { type: 'string' }, 'max-payload': { type: 'string' },
       'redirect-ports': { type: 'string' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
@@ -100,7 +103,7 @@ export const run: Subcommand = async (argv, io) => {
     json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
     save, redact: values['no-redact'] !== true, title: `msnscope proxy ${listen.host}:${listen.port} → ${upstream.host}:${upstream.port}`,
     memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
-    controls: live.controls,
+    controls: live.controls, filter: filterOption(values.filter),
   })
   const proxy = new TcpProxy({
     listen, upstream, hub, mode,

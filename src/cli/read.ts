@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util'
 import chalk, { Chalk } from 'chalk'
 import type { ScopeEvent } from '../events.js'
+import type { EventFilter } from '../filter.js'
 import { linkTypeName } from '../pcap/link.js'
 import { toJsonLine } from '../sinks/json.js'
 import { JsonLineThread } from '../sinks/json-thread.js'
@@ -12,7 +13,7 @@ import { LineSlab } from '../sinks/line-slab.js'
 import { PLAIN, SummarySink, type Painter } from '../sinks/summary.js'
 import { captureEvents, importCapture, type ImportOptions, type ImportResult } from '../transport/pcap-import.js'
 import { usageError, wantsColor, type CliIo, type Subcommand } from './io.js'
-import { megabytes } from './options.js'
+import { filterOption, megabytes } from './options.js'
 import { dryRunInto, READ_RULE_HELP, RULE_OPTIONS, rulesFromFlags, type RuleDryRunSink } from './rule-flags.js'
 
 export const READ_HELP = `Usage: msnscope read FILE [options]
@@ -26,6 +27,9 @@ Options:
   --json          one JSON event per line (docs/events.md) instead of the summary
   --raw           with --json, add the exact bytes of each event (base64)
   --port N        decode TCP port N as MSNP whatever it holds (repeatable)
+  --filter EXPR   only the events EXPR matches, in the filter language of the dashboard
+                  ('~verb MSG & ~from client', '~account alice@example.com'; docs/tui.md),
+                  in the JSON lines and the summary; the dashboard starts with it as its view
   --no-tui        on a terminal, print the summary instead of opening the terminal UI
   --memory-cap SIZE  terminal UI memory cap (default 300MB); older events go to a temp file
   --no-progress   no progress bar on standard error
@@ -40,7 +44,7 @@ export const run: Subcommand = async (argv, io) => {
   const { values, positionals } = parseArgs({
     args: argv, allowPositionals: true,
     options: {
-      json: { type: 'boolean' }, raw: { type: 'boolean' }, port: { type: 'string', multiple: true },
+      json: { type: 'boolean' }, raw: { type: 'boolean' }, port: { type: 'string', multiple: true }, filter: { type: 'string' },
       'no-tui': { type: 'boolean' }, 'no-progress': { type: 'boolean' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       ...RULE_OPTIONS,
     },
@@ -49,6 +53,8 @@ export const run: Subcommand = async (argv, io) => {
   const file = positionals[0]
   if (file === undefined || positionals.length > 1) throw usageError('give exactly one FILE (or - for standard input)')
   const ports = parsePorts(values.port ?? [])
+  const filter = filterOption(values.filter)
+  const shown = (e: ScopeEvent): boolean => filter === null || filter.match(e)
   if (values.raw === true && values.json !== true) throw usageError('--raw goes with --json')
 
   const memoryCap = megabytes('--memory-cap', values['memory-cap'], 300)
@@ -57,12 +63,12 @@ export const run: Subcommand = async (argv, io) => {
   // --rules …: a dry run; every event goes through the rules on its way out (docs/rules.md)
   const rules = await rulesFromFlags(values, { watch: false, statsIntervalMs: 0 })
   // on a terminal (and without --json or --no-tui) the capture opens in the dashboard
-  if (io.stdout.isTTY === true && values.json !== true && values['no-tui'] !== true) return readIntoDashboard(source, options, file, memoryCap, io, (next) => dryRunInto(rules, next))
+  if (io.stdout.isTTY === true && values.json !== true && values['no-tui'] !== true) return readIntoDashboard(source, options, file, memoryCap, filter, io, (next) => dryRunInto(rules, next))
   const progress = values['no-progress'] === true ? null : progressBar(io)
   if (progress !== null) options.onProgress = progress.update
   let result: ImportResult
   try {
-    if (values.json === true && rules === null) {
+    if (values.json === true && rules === null && filter === null) {
       // lines rendered by a thread of their own; commands are decoded there, and only framed here
       const lines = new JsonLineThread(io.stdout, { raw: values.raw === true, limits: {} })
       options.decode = false
@@ -76,14 +82,14 @@ export const run: Subcommand = async (argv, io) => {
     } else if (values.json === true) {
       const out = new BatchedWriter(io.stdout)
       const raw = values.raw === true
-      const dry = dryRunInto(rules, (e) => out.add(toJsonLine(e, { raw })))
+      const dry = dryRunInto(rules, (e) => { if (shown(e)) out.add(toJsonLine(e, { raw })) })
       options.drain = async () => { await dry.drain(); await out.flush() }
       result = await importCapture(source, dry.sink, options)
       await dry.finish()
       await out.flush()
     } else {
       const summary = new SummarySink()
-      const dry = dryRunInto(rules, (e: ScopeEvent) => summary.push(e))
+      const dry = dryRunInto(rules, (e: ScopeEvent) => { if (shown(e)) summary.push(e) })
       options.drain = () => dry.drain()
       result = await importCapture(source, dry.sink, options)
       const report = await dry.finish()
@@ -98,14 +104,14 @@ export const run: Subcommand = async (argv, io) => {
 }
 
 /** The capture in the dashboard, fed batch by batch while it is read; returns when the user quits. */
-async function readIntoDashboard(source: string | NodeJS.ReadableStream, options: ImportOptions, file: string, memoryCapMb: number, io: CliIo, rules: (next: (e: ScopeEvent) => void) => RuleDryRunSink): Promise<number> {
+async function readIntoDashboard(source: string | NodeJS.ReadableStream, options: ImportOptions, file: string, memoryCapMb: number, filter: EventFilter | null, io: CliIo, rules: (next: (e: ScopeEvent) => void) => RuleDryRunSink): Promise<number> {
   const quit = new AbortController()
   options.signal = AbortSignal.any([io.stopSignal, quit.signal])
   const batches = captureEvents(source, options)
   // the first batch before the screen changes, so an unreadable file is reported as usual
   let step = await batches.next()
   const { openDashboard } = await import('../tui/app.js')
-  const dash = openDashboard({ io, title: `read ${file === '-' ? 'standard input' : file}`, memoryCap: memoryCapMb * 1024 * 1024 })
+  const dash = openDashboard({ io, title: `read ${file === '-' ? 'standard input' : file}`, memoryCap: memoryCapMb * 1024 * 1024, filter })
   void dash.closed.then(() => quit.abort())
   const dry = rules((e) => dash.push(e))
   try {

@@ -9,7 +9,7 @@ import { commandLine, planReplay, type ReplayPlan } from '../replay/plan.js'
 import { startReplayServer, type UnmatchedPolicy } from '../replay/server.js'
 import { usageError, writeOut, type Subcommand } from './io.js'
 import { startLiveOutput } from './live-output.js'
-import { duration, listenAddress, megabytes, positiveInt } from './options.js'
+import { duration, filterOption, listenAddress, megabytes, positiveInt } from './options.js'
 import { parseSpeed } from './replay.js'
 
 export const SERVE_HELP = `Usage: msnscope serve FILE [options]
@@ -32,6 +32,8 @@ Options:
   --json                 JSON lines on stdout instead of the dashboard
   --raw                  with --json, include the exact bytes (base64)
   --no-tui               one readable line per event instead of the dashboard
+  --filter EXPR          show only the events EXPR matches, in the filter language of the
+                         dashboard ('~verb MSG & ~from client'; docs/tui.md); saved files keep all
   --save FILE            also save the live events: FILE.jsonl or FILE.pcap; repeatable
   --no-redact            keep secrets in saved files
   --dry-run              print the recorded connections and commands, then exit
@@ -54,7 +56,7 @@ export const run: Subcommand = async (argv, io) => {
     options: {
       listen: { type: 'string' }, advertise: { type: 'string' }, only: { type: 'string' }, unmatched: { type: 'string' },
       speed: { type: 'string' }, lookahead: { type: 'string' }, 'idle-timeout': { type: 'string' },
-      json: { type: 'boolean' }, raw: { type: 'boolean' }, 'no-tui': { type: 'boolean' }, save: { type: 'string', multiple: true },
+      json: { type: 'boolean' }, raw: { type: 'boolean' }, 'no-tui': { type: 'boolean' }, filter: { type: 'string' }, save: { type: 'string', multiple: true },
       'no-redact': { type: 'boolean' }, 'dry-run': { type: 'boolean' }, 'memory-cap': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
   })
@@ -82,7 +84,7 @@ export const run: Subcommand = async (argv, io) => {
   const out = await startLiveOutput(io, {
     json: values.json === true, raw: values.raw === true, noTui: values['no-tui'] === true,
     save: values.save ?? [], redact: values['no-redact'] !== true, title: `msnscope serve ${file} on ${listen.host}:${listen.port}`,
-    memoryCap: megabytes('--memory-cap', values['memory-cap'], 300),
+    memoryCap: megabytes('--memory-cap', values['memory-cap'], 300), filter: filterOption(values.filter),
   })
   const server = await startReplayServer(plan, {
     listen, unmatched, speed, lookahead, idleTimeoutMs, sink: out.sink,

@@ -53,6 +53,9 @@ export interface Painter {
 
 export const PLAIN: Painter = { bold: (s) => s, dim: (s) => s, role: (_r, s) => s, warn: (s) => s }
 
+/** Events that belong to a connection and may be the first of it the summary sees. */
+const OPENS: ReadonlySet<ScopeEvent['kind']> = new Set(['session-open', 'command', 'malformed', 'gap', 'http'])
+
 export class SummarySink {
   readonly #conns = new Map<string, ConnSummary>()
   readonly #verbs = new Map<string, number>()
@@ -72,17 +75,18 @@ export class SummarySink {
     if (this.#first === null || ev.ts < this.#first) this.#first = ev.ts
     if (this.#last === null || ev.ts > this.#last) this.#last = ev.ts
     let c = this.#conns.get(ev.conn)
-    if (c === undefined && ev.kind === 'session-open') {
+    // a connection starts with its session-open; with --filter, with the first of its events shown
+    if (c === undefined && OPENS.has(ev.kind)) {
       this.#transports[ev.transport]++
       if (this.#conns.size >= this.maxConnections) { this.#extra.conns++; return }
       c = {
         conn: ev.conn, transport: ev.transport, client: ev.client, server: ev.server, role: ev.role,
-        account: ev.account ?? null, dialect: ev.dialect ?? null, midStream: ev.midStream === true,
+        account: ev.account ?? null, dialect: ev.dialect ?? null, midStream: ev.kind === 'session-open' && ev.midStream === true,
         commands: { client: 0, server: 0 }, malformed: 0, gaps: 0, gapBytes: 0, http: 0, first: ev.ts, last: ev.ts,
         closed: null, people: [], texts: 0, typing: 0, nudges: 0,
       }
-      if (ev.parent !== undefined) c.parent = ev.parent
-      if (ev.via !== undefined) c.via = ev.via
+      if (ev.kind === 'session-open' && ev.parent !== undefined) c.parent = ev.parent
+      if (ev.kind === 'session-open' && ev.via !== undefined) c.via = ev.via
       this.#conns.set(ev.conn, c)
     }
     if (ev.kind === 'command') {

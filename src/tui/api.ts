@@ -3,6 +3,7 @@
  * the --memory-cap parser. app.ts implements it.
  */
 import type { ScopeEvent } from '../events.js'
+import type { EventFilter } from '../filter.js'
 import type { DashboardControls } from './actions.js'
 
 export const DEFAULT_MEMORY_CAP = 300 * 1024 * 1024
@@ -26,6 +27,8 @@ export interface DashboardOptions {
   fps?: number
   /** where the spill file goes (default: the system temp directory) */
   spillDir?: string
+  /** the view's filter at the start (`--filter`); the user may change it (f) */
+  filter?: EventFilter | null
 }
 
 export interface DashboardStats {

@@ -93,6 +93,7 @@ class DashboardApp {
     this.#frameMs = 1000 / (options.fps ?? 10)
     this.#model = new DashboardModel({ memoryBudget: initialBudget(cap), ...(options.spillDir !== undefined ? { spillDir: options.spillDir } : {}) })
     this.#memory = new MemoryGovernor(this.#model.store, cap)
+    if (options.filter != null) this.#model.setFilter(options.filter)
 
     const io = options.io
     let input: NodeJS.ReadableStream = io.stdin

@@ -55,6 +55,28 @@ test('read --json: every event of ppa-msnms.pcap, the switchboard accounts on th
   assert.ok(raw.out.split('\n').filter((l) => l.includes('"kind":"command"')).every((l) => l.includes('"raw":"')))
 })
 
+test('read --filter: only the matching events, exactly as without the filter; the summary counts them; a bad filter says where', { skip: noShared }, async () => {
+  const all = (await cli(['read', ppa, '--json'])).out.trim().split('\n')
+  const r = await cli(['read', ppa, '--json', '--filter', '~verb MSG & ~from client & !~ct x-msmsgscontrol'])
+  assert.equal(r.code, 0)
+  const lines = r.out.trim().split('\n')
+  // what the capture's client sent, typing notifications left out: the same lines as in the whole run
+  const want = all.filter((l) => {
+    const e = JSON.parse(l) as Record<string, unknown>
+    return e.verb === 'MSG' && e.from === 'client' && !String((e.payload as Record<string, unknown>).contentType).includes('x-msmsgscontrol')
+  })
+  assert.ok(want.length >= 3)
+  assert.deepEqual(lines, want)
+  const s = await cli(['read', ppa, '--no-tui', '--filter', '~verb JOI | ~verb CAL'])
+  assert.equal(s.code, 0)
+  assert.match(s.out, /1 MSNP connection: 1 SB; 3 commands/)
+  assert.match(s.out, /CAL 2 +JOI 1/)
+  const bad = await cli(['read', ppa, '--json', '--filter', '~verb MSG &'])
+  assert.equal(bad.code, 2)
+  assert.equal(bad.out, '')
+  assert.match(bad.err, /--filter "~verb MSG &": expected a filter, text, ! or \( at 12/)
+})
+
 test('transcript: the 7 text messages of ppa-msnms.pcap in order, with their senders; typing marked', { skip: noShared }, async () => {
   const r = await cli(['transcript', ppa])
   assert.equal(r.code, 0)
