@@ -7,7 +7,8 @@
  * its own connection, so a callee's switchboard waits for the RNG its caller's CAL brings about.
  * TrIDs are renumbered from 1 per connection; XFR and RNG are followed to the addresses the
  * live server hands out, with its cookies; CHL is answered afresh with QRY; logins use the
- * credentials of the options where the recorded ones are stale.
+ * credentials of the options where the recorded ones are stale (live-conn.ts substitutes them).
+ * What it reports is in report.ts.
  *
  * Promises: nothing a server sends throws out of here; `done` resolves exactly once, after
  * every socket has closed, with a report of each connection and every difference. A difference
@@ -15,16 +16,19 @@
  * a closed connection, a reply that never comes) stops the whole replay.
  */
 import net from 'node:net'
-import { randomBytes } from 'node:crypto'
-import { MsnpDecoder, parseDialect, type DialectState, type Limits } from '../protocol/decoder.js'
+import { MsnpDecoder, type Limits } from '../protocol/decoder.js'
 import { encodeCommand } from '../protocol/encoder.js'
 import type { CommandEvent } from '../protocol/events.js'
-import { MSMSGS_PRODUCT_ID, PRODUCT_KEYS, mbiKeyResponse, md5LoginResponse, qryMd5, qryMsnp11 } from '../protocol/challenge.js'
+import { MSMSGS_PRODUCT_ID, PRODUCT_KEYS, qryMd5, qryMsnp11 } from '../protocol/challenge.js'
 import type { EventSink } from '../events.js'
 import { endpoint, EventHub, splitHostPort, type PendingEvent } from '../transport/hub.js'
-import { commandLine, loginAccount, paceDelay, referralOf, secretFor, type PlannedConnection, type PlannedExpect, type PlannedSend, type ReplayPlan, type Secret, type Speed } from './plan.js'
+import { commandLine, loginAccount, paceDelay, referralOf, secretFor, type PlannedExpect, type PlannedSend, type ReplayPlan, type Secret, type Speed } from './plan.js'
 import { compareCommands, isErrorVerb } from './compare.js'
-import { passportLogin, rstLogin, type LoginResult } from './login.js'
+import { learnFromServer, substitutedArgs, type LiveConn } from './live-conn.js'
+import { passportLogin, rstLogin } from './login.js'
+import { describeReply, diffText, type ConnectionReport, type DifferenceKind, type ReplayDifference, type ReplayReport, type ReplayRun } from './report.js'
+
+export { diffText, type ConnectionReport, type DifferenceKind, type ReplayDifference, type ReplayReport, type ReplayRun } from './report.js'
 
 export interface ClientReplayOptions {
   /** where the connections that were not referred by another one go (the DS or NS) */
@@ -49,83 +53,6 @@ export interface ClientReplayOptions {
   hub?: EventHub
   limits?: Partial<Limits>
   signal?: AbortSignal
-}
-
-export type DifferenceKind = 'verb' | 'trId' | 'args' | 'payload' | 'missing' | 'unexpected' | 'error' | 'closed' | 'credentials' | 'connect' | 'stopped'
-
-export interface ReplayDifference {
-  recordedConn: string
-  liveConn: string | null
-  /** recorded seq of the command concerned (null for a live command nothing was recorded for) */
-  seq: number | null
-  what: DifferenceKind
-  detail: string
-  expected?: string
-  actual?: string
-  /** the replay could not go on after it */
-  fatal: boolean
-}
-
-export interface ConnectionReport {
-  recorded: string
-  live: string | null
-  sent: number
-  received: number
-  completed: boolean
-  reason?: string
-}
-
-export interface ReplayReport {
-  completed: boolean
-  reason: string | null
-  connections: ConnectionReport[]
-  differences: ReplayDifference[]
-}
-
-export interface ReplayRun {
-  readonly done: Promise<ReplayReport>
-  stop(reason?: string): void
-}
-
-type ConnPhase = 'waiting' | 'connecting' | 'open' | 'complete' | 'closed'
-
-interface LiveConn {
-  plan: PlannedConnection
-  phase: ConnPhase
-  id: string | null
-  socket: net.Socket | null
-  dialect: DialectState
-  fromServer: MsnpDecoder | null
-  fromClient: MsnpDecoder | null
-  next: number
-  /** per expect: 0 waiting, 1 matched, 2 given up */
-  expect: Uint8Array
-  liveTrIds: (number | null)[]
-  /** live TrID -> send index */
-  bySent: Map<number, number>
-  nextTrId: number
-  /** sends answered ahead of their turn (QRY to a live CHL) */
-  preSent: Set<number>
-  freshQry: Set<number>
-  referral: { host: string; port: number; cookie?: string; sessionId?: string } | null
-  salt?: string
-  twnParams?: string
-  ssoPolicy?: string
-  ssoNonce?: string
-  login: Promise<void> | null
-  credentials: LoginResult | null
-  sent: number
-  received: number
-  /** endpoints, kept once connected (a closed socket forgets them) */
-  local: string | null
-  remote: string | null
-  /** the replay closed it where the recorded client did */
-  endedAsRecorded: boolean
-  /** closed by the server with nothing left to do (a DS after XFR NS) */
-  closedOk: boolean
-  socketError: string | null
-  reason?: string
-  closeWaiters: (() => void)[]
 }
 
 const DEFAULT_TIMEOUT = 10_000
@@ -378,35 +305,6 @@ class ClientReplay implements ReplayRun {
     return false
   }
 
-  #argsFor(c: LiveConn, s: PlannedSend): string[] {
-    const args = [...s.command.args]
-    const o = this.#o
-    const account = loginAccount(c.plan)
-    const password = secretFor(o.password, account)
-    const ticket = secretFor(o.ticket, account) ?? (c.credentials?.ticket || undefined)
-    switch (s.substitution) {
-      case 'sb-cookie':
-        if (c.referral?.cookie !== undefined) args[1] = c.referral.cookie
-        if (s.command.verb === 'ANS' && c.referral?.sessionId !== undefined) args[2] = c.referral.sessionId
-        break
-      case 'md5-login':
-        if (password !== undefined && c.salt !== undefined) args[2] = md5LoginResponse(c.salt, password)
-        else this.#difference(c, s.seq, 'credentials', password === undefined ? `no password for ${account ?? 'the account'}: the recorded MD5 response is sent again` : 'the server sent no salt: the recorded MD5 response is sent again', false)
-        break
-      case 'twn-ticket':
-        if (ticket !== undefined) args[2] = ticket
-        break
-      case 'sso-login': {
-        if (ticket !== undefined) args[2] = ticket
-        const proof = c.credentials?.proofKey ?? o.proofKey
-        if (proof !== undefined && c.ssoNonce !== undefined) args[3] = mbiKeyResponse(proof, c.ssoNonce, randomBytes(8))
-        break
-      }
-      default: break
-    }
-    return args
-  }
-
   #send(c: LiveConn, s: PlannedSend): void {
     this.#markStep(s.order)
     c.next = s.index + 1
@@ -421,7 +319,7 @@ class ClientReplay implements ReplayRun {
     c.liveTrIds[s.index] = trId
     if (trId !== null) c.bySent.set(trId, s.index)
     const cmd = s.command
-    const bytes = encodeCommand({ verb: cmd.verb, trId, args: this.#argsFor(c, s), payloadRaw: cmd.payloadRaw, ...(cmd.wire !== undefined ? { wire: cmd.wire } : {}) })
+    const bytes = encodeCommand({ verb: cmd.verb, trId, args: substitutedArgs(c, s, this.#o, (detail) => this.#difference(c, s.seq, 'credentials', detail, false)), payloadRaw: cmd.payloadRaw, ...(cmd.wire !== undefined ? { wire: cmd.wire } : {}) })
     this.#write(c, bytes)
     this.#arm()
   }
@@ -442,7 +340,7 @@ class ClientReplay implements ReplayRun {
     c.received++
     this.#hub.emit({ ...this.#base(c), kind: 'command', command: cmd, action: 'pass' })
     this.#arm()
-    this.#learn(c, cmd)
+    learnFromServer(c, cmd)
     if (cmd.verb === 'CHL') this.#answerChallenge(c, cmd)
     const p = c.plan
     const ex = p.expects
@@ -471,19 +369,19 @@ class ClientReplay implements ReplayRun {
       if (e !== undefined) {
         c.expect[e.index] = 1
         const fatal = error || isErrorVerb(e.command.verb)
-        const detail = `${describe(cmd)} instead of ${commandLine(e.command, c.liveTrIds[sentIndex] ?? null)} in reply to ${commandLine(sent.command, c.liveTrIds[sentIndex] ?? null)}`
+        const detail = `${describeReply(cmd)} instead of ${commandLine(e.command, c.liveTrIds[sentIndex] ?? null)} in reply to ${commandLine(sent.command, c.liveTrIds[sentIndex] ?? null)}`
         this.#difference(c, e.seq, error ? 'error' : 'verb', detail, fatal, commandLine(e.command, c.liveTrIds[sentIndex] ?? null), commandLine(cmd))
         return
       }
       if (error) {
-        return this.#difference(c, sent.seq, 'error', `${describe(cmd)} in reply to ${commandLine(sent.command, c.liveTrIds[sentIndex] ?? null)}, which the recording answered without error`, true, undefined, commandLine(cmd))
+        return this.#difference(c, sent.seq, 'error', `${describeReply(cmd)} in reply to ${commandLine(sent.command, c.liveTrIds[sentIndex] ?? null)}, which the recording answered without error`, true, undefined, commandLine(cmd))
       }
     }
     if (cmd.trId !== null && c.freshQry.has(cmd.trId)) {
-      if (isErrorVerb(cmd.verb)) this.#difference(c, null, 'error', `${describe(cmd)} in reply to a challenge answer`, true, undefined, commandLine(cmd))
+      if (isErrorVerb(cmd.verb)) this.#difference(c, null, 'error', `${describeReply(cmd)} in reply to a challenge answer`, true, undefined, commandLine(cmd))
       return
     }
-    if (isErrorVerb(cmd.verb)) return this.#difference(c, null, 'error', `unexpected ${describe(cmd)}`, true, undefined, commandLine(cmd))
+    if (isErrorVerb(cmd.verb)) return this.#difference(c, null, 'error', `unexpected ${describeReply(cmd)}`, true, undefined, commandLine(cmd))
     if (cmd.verb === 'CHL') return this.#difference(c, null, 'unexpected', `a challenge the recording does not have (answered afresh)`, false, undefined, commandLine(cmd))
     if (cmd.verb === 'QNG') return
     this.#difference(c, null, 'unexpected', `${cmd.verb} that the recording does not have at this point`, false, undefined, commandLine(cmd))
@@ -511,22 +409,6 @@ class ClientReplay implements ReplayRun {
         return
       }
       child.referral = { host: hp.host, port: hp.port, ...(ref.cookie !== undefined ? { cookie: ref.cookie } : {}), ...(ref.sessionId !== undefined ? { sessionId: ref.sessionId } : {}) }
-    }
-  }
-
-  /** Values of the live session that later commands need. */
-  #learn(c: LiveConn, cmd: CommandEvent): void {
-    const a = cmd.args
-    if (cmd.verb === 'VER' && a[0] !== undefined) {
-      const d = parseDialect(a[0])
-      if (d !== null) { c.dialect.dialect = d; c.dialect.confirmed = true }
-    } else if (cmd.verb === 'USR' && a[1] === 'S') {
-      if (a[0] === 'MD5' && a[2] !== undefined) c.salt = a[2]
-      if (a[0] === 'TWN' && a[2] !== undefined) c.twnParams = a[2]
-      if (a[0] === 'SSO') {
-        if (a[2] !== undefined) c.ssoPolicy = a[2]
-        if (a[3] !== undefined) c.ssoNonce = a[3]
-      }
     }
   }
 
@@ -595,7 +477,7 @@ class ClientReplay implements ReplayRun {
         if (e.replyTo !== null) {
           const sent = c.plan.sends[e.replyTo]!
           const trId = c.liveTrIds[e.replyTo] ?? null
-          this.#difference(c, e.seq, 'missing', `no ${describe(e.command)} in reply to ${commandLine(sent.command, trId)} within ${secs}`, true, commandLine(e.command, trId))
+          this.#difference(c, e.seq, 'missing', `no ${describeReply(e.command)} in reply to ${commandLine(sent.command, trId)} within ${secs}`, true, commandLine(e.command, trId))
           return
         }
         this.#giveUp(c, e, `nothing for ${secs}`)
@@ -655,19 +537,4 @@ class ClientReplay implements ReplayRun {
     })
     return { completed: this.#failure === null, reason: this.#failure, connections, differences: this.#differences }
   }
-}
-
-
-
-function describe(cmd: CommandEvent): string {
-  if (!isErrorVerb(cmd.verb)) return cmd.verb
-  const f = cmd.fields.error as { name?: string; meaning?: string } | undefined
-  const name = f?.meaning ?? f?.name
-  return `error ${cmd.verb}${name !== undefined ? ` (${name})` : ''}`
-}
-
-/** One line for a difference: where, what. */
-export function diffText(d: ReplayDifference): string {
-  const where = d.seq !== null ? `${d.recordedConn} #${d.seq}` : d.recordedConn
-  return `${where}${d.liveConn !== null ? ` (live ${d.liveConn})` : ''}: ${d.what}: ${d.detail}`
 }
