@@ -94,7 +94,8 @@ export const run: Subcommand = async (argv, io) => {
       result = await importCapture(source, dry.sink, options)
       const report = await dry.finish()
       progress?.clear()
-      io.stdout.write(summary.render(describeInput(result), painter(io), io.stdout.columns ?? 100) + report)
+      const input = filter === null ? describeInput(result) : { ...describeInput(result), filter: filter.source }
+      io.stdout.write(summary.render(input, painter(io), io.stdout.columns ?? 100) + report)
     }
   } finally {
     progress?.clear()

@@ -42,6 +42,8 @@ export interface SummaryInput {
   bytesRead: number
   linkTypes?: string[]
   warnings: string[]
+  /** the events were chosen by this filter (`--filter`): the summary counts only them */
+  filter?: string
 }
 
 export interface Painter {
@@ -151,6 +153,7 @@ export class SummarySink {
     const span = this.#first !== null && this.#last !== null ? `, ${day(this.#first)} to ${this.#last.slice(0, 10) === this.#first.slice(0, 10) ? this.#last.slice(11, 19) : day(this.#last)} UTC (${duration(this.#first, this.#last)})` : ''
     const kinds = input.linkTypes !== undefined && input.linkTypes.length > 0 ? ` (${input.linkTypes.join(', ')})` : ''
     out.push(paint.bold(`${input.name}`) + `: ${input.format}${input.gzip === true ? '.gz' : ''}${kinds}, ${n(input.records)} ${input.format === 'jsonl' ? 'events' : 'packets'}, ${bytes(input.bytesRead)}${span}`)
+    if (input.filter !== undefined) out.push(paint.dim(`only the events --filter ${JSON.stringify(input.filter)} matches`))
     const total = this.#transports.tcp + this.#transports.http
     if (total === 0) {
       out.push('no MSNP traffic found' + (input.format === 'jsonl' ? '' : ' (TCP streams are recognised by their content; --port N decodes a port whatever it holds)'))
@@ -159,7 +162,7 @@ export class SummarySink {
       const via = this.#transports.http > 0 ? ` (${n(this.#transports.tcp)} TCP, ${n(this.#transports.http)} HTTP gateway)` : ''
       out.push(`${n(total)} MSNP connection${total === 1 ? '' : 's'}${via}: ${roles}; ${n(this.#totals.commands)} commands, ${n(this.#totals.malformed)} malformed, ${n(this.#totals.gaps)} gaps${this.#totals.gaps > 0 ? ` (${bytes(this.#totals.gapBytes)} missing)` : ''}`)
       out.push('', paint.bold('Connections'))
-      for (const c of conns) out.push(this.#connLine(c, paint))
+      for (const c of conns) out.push(this.#connLine(c, paint, input.filter !== undefined))
       if (this.#extra.conns > 0) out.push(paint.dim(`  … and ${n(this.#extra.conns)} more connections (--json lists them all)`))
       out.push('', paint.bold('Commands'))
       const verbs = [...this.#verbs].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
@@ -182,7 +185,7 @@ export class SummarySink {
     return out.join('\n') + '\n'
   }
 
-  #connLine(c: ConnSummary, paint: Painter): string {
+  #connLine(c: ConnSummary, paint: Painter, filtered: boolean): string {
     const role = paint.role(c.role, c.role.padEnd(2))
     const ends = `${c.client ?? '?'} -> ${c.server ?? '?'}`
     const dialect = c.dialect !== null ? `MSNP${c.dialect}` : 'MSNP?'
@@ -193,8 +196,9 @@ export class SummarySink {
     if (c.http > 0) notes.push(`${n(c.http)} HTTP messages`)
     if (c.malformed > 0) notes.push(`${n(c.malformed)} malformed`)
     if (c.gaps > 0) notes.push(`${n(c.gaps)} gaps (${bytes(c.gapBytes)})`)
-    notes.push(c.closed === null ? 'open' : `closed: ${c.closed}`)
-    return `  ${c.conn.padEnd(6)} ${role} ${c.transport.padEnd(4)} ${ends}  ${dialect}  ${c.account ?? paint.dim('(no account)')}  ${n(cmds)} commands (${n(c.commands.client)} C>S, ${n(c.commands.server)} S>C)  ${paint.dim(notes.join(', '))}`
+    // with a filter, a connection whose session-close was not chosen is not known to be open
+    if (c.closed !== null || !filtered) notes.push(c.closed === null ? 'open' : `closed: ${c.closed}`)
+    return `  ${c.conn.padEnd(6)} ${role} ${c.transport.padEnd(4)} ${ends}  ${dialect}  ${c.account ?? paint.dim('(no account)')}  ${n(cmds)} commands (${n(c.commands.client)} C>S, ${n(c.commands.server)} S>C)${notes.length > 0 ? `  ${paint.dim(notes.join(', '))}` : ''}`
   }
 }
 

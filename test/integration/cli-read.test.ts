@@ -69,8 +69,11 @@ test('read --filter: only the matching events, exactly as without the filter; th
   assert.deepEqual(lines, want)
   const s = await cli(['read', ppa, '--no-tui', '--filter', '~verb JOI | ~verb CAL'])
   assert.equal(s.code, 0)
+  assert.match(s.out, /only the events --filter "~verb JOI \| ~verb CAL" matches/)
   assert.match(s.out, /1 MSNP connection: 1 SB; 3 commands/)
   assert.match(s.out, /CAL 2 +JOI 1/)
+  // the session-close was not chosen: the connection is not said to be open
+  assert.match(s.out, /3 commands \(1 C>S, 2 S>C\)\n/)
   const bad = await cli(['read', ppa, '--json', '--filter', '~verb MSG &'])
   assert.equal(bad.code, 2)
   assert.equal(bad.out, '')
