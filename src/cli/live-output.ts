@@ -28,7 +28,12 @@ export interface LiveOutputOptions {
   controls?: Record<string, unknown>
   /** `--filter`: only matching events go to stdout (the dashboard starts with it as its view filter; saved files keep everything) */
   filter?: EventFilter | null
+  /** bytes stdout may have queued before events are left out of it (default 16 MiB) */
+  maxBacklog?: number
 }
+
+/** What stdout may hold unread (a pipe whose reader stalls) before lines are left out. */
+const MAX_STDOUT_BACKLOG = 16 * 1024 * 1024
 
 export interface LiveOutput {
   sink: EventSink
@@ -85,11 +90,29 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
     let pending: ScopeEvent[] = []
     let scheduled = false
     const text = new LineSlab()
+    // A reader of stdout that stalls (a pipe nobody reads) must not make msnscope hold the
+    // output without bound, nor hold up traffic: beyond the backlog, batches are left out (not
+    // even formatted), and standard error says how many once stdout is read again.
+    const maxBacklog = o.maxBacklog ?? MAX_STDOUT_BACKLOG
+    const out = io.stdout as NodeJS.WritableStream & { writableLength?: number }
+    const left = { events: 0, first: 0, last: 0 }
+    const tellLeft = (): void => {
+      if (left.events === 0) return
+      io.stderr.write(`msnscope: standard output was not read fast enough: ${left.events} events${filter !== null ? ' (before --filter)' : ''} were left out of it (seq ${left.first} to ${left.last}); --save keeps every event\n`)
+      left.events = 0
+    }
     const flush = (): void => {
       scheduled = false
       if (pending.length === 0) return
       const batch = pending
       pending = []
+      if ((out.writableLength ?? 0) > maxBacklog) {
+        if (left.events === 0) left.first = batch[0]!.seq
+        left.events += batch.length
+        left.last = batch[batch.length - 1]!.seq
+        return
+      }
+      tellLeft()
       for (const ev of batch) {
         let line: string
         // an event that cannot be formatted is left out, as when a sink fails (hub.ts)
@@ -111,7 +134,7 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
       if (pending.length >= 512) flush()
       else if (!scheduled) { scheduled = true; setTimeout(flush, 10).unref() }
     })
-    closers.push(flush)
+    closers.push(() => { flush(); tellLeft() })
   }
   const sink: EventSink = (ev) => { for (const s of sinks) s(ev) }
   return {

@@ -1,0 +1,81 @@
+/**
+ * The live output of `proxy`, `demo` and `serve` to standard output: a reader that stops reading
+ * (a pipe nobody empties) must not make msnscope queue output without bound. Past the backlog,
+ * batches are left out, the sequence numbers show the hole, and standard error says how many
+ * events were left out once the output is read again.
+ */
+import assert from 'node:assert/strict'
+import { PassThrough, Writable } from 'node:stream'
+import { test } from 'node:test'
+import type { CliIo } from '../../src/cli/io.js'
+import { startLiveOutput } from '../../src/cli/live-output.js'
+import { msg, mimeText, scopeEvents } from '../helpers/scope-events.js'
+
+/** A stdout whose reader has stopped: writes queue up until `release()`. */
+class StalledOutput extends Writable {
+  readonly chunks: Buffer[] = []
+  #waiting: (() => void)[] = []
+  constructor() { super({ highWaterMark: 1024 }) }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.chunks.push(chunk)
+    this.#waiting.push(done)
+  }
+  /** The reader reads again: everything queued is taken. */
+  release(): void {
+    while (this.#waiting.length > 0) this.#waiting.shift()!()
+  }
+  lines(): Array<Record<string, unknown>> {
+    return Buffer.concat(this.chunks).toString('utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>)
+  }
+}
+
+/** 512 chat messages numbered from `start`: one batch, written at once. */
+const batch = (start: number) => scopeEvents(Array.from({ length: 512 }, (_, i) => ({
+  conn: 'c1', role: 'SB' as const, from: 'client' as const, wire: msg(i + 1, 'N', mimeText(`message ${start + i} ${'x'.repeat(200)}`)),
+})), start)
+
+test('a stdout nobody reads: output beyond the backlog is left out, counted on stderr, and the rest goes on', async () => {
+  const stdout = new StalledOutput()
+  const stderr = new PassThrough()
+  let err = ''
+  stderr.on('data', (c: Buffer) => { err += c.toString() })
+  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: { NO_COLOR: '1' }, stopSignal: new AbortController().signal }
+  const out = await startLiveOutput(io, { json: true, raw: false, noTui: true, save: [], redact: false, title: 'test', maxBacklog: 64 * 1024 })
+
+  const first = batch(1)
+  for (const ev of first) out.sink(ev)
+  // the first batch went out and waits unread: more than the backlog allows
+  assert.ok(stdout.writableLength > 64 * 1024, `${stdout.writableLength} bytes queued`)
+  const queued = stdout.writableLength
+  const second = batch(513)
+  for (const ev of second) out.sink(ev)
+  assert.equal(stdout.writableLength, queued, 'nothing more was queued while stdout was not read')
+  assert.equal(err, '', 'nothing is said while stdout is still not read')
+
+  stdout.release()
+  const third = batch(1025)
+  for (const ev of third) out.sink(ev)
+  stdout.release()
+  await out.close()
+
+  const seqs = stdout.lines().map((l) => l.seq)
+  assert.deepEqual(seqs, [...first, ...third].map((e) => e.seq), 'the first and third batches, whole and in order; the hole shows in seq')
+  assert.match(err, /^msnscope: standard output was not read fast enough: 512 events were left out of it \(seq 513 to 1024\); --save keeps every event\n$/)
+})
+
+test('a stdout that is read keeps every event', async () => {
+  const stdout = new PassThrough()
+  let text = ''
+  stdout.on('data', (c: Buffer) => { text += c.toString() })
+  const stderr = new PassThrough()
+  let err = ''
+  stderr.on('data', (c: Buffer) => { err += c.toString() })
+  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: { NO_COLOR: '1' }, stopSignal: new AbortController().signal }
+  const out = await startLiveOutput(io, { json: true, raw: false, noTui: true, save: [], redact: false, title: 'test', maxBacklog: 64 * 1024 })
+  const events = [...batch(1), ...batch(513), ...batch(1025)]
+  for (const ev of events) out.sink(ev)
+  await out.close()
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.deepEqual(text.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { seq: number }).seq), events.map((e) => e.seq))
+  assert.equal(err, '')
+})
