@@ -51,13 +51,17 @@ export async function startLiveOutput(io: CliIo, o: LiveOutputOptions): Promise<
   const sinks: EventSink[] = []
   const redactor = o.redact ? new Redactor() : null
   for (const path of o.save) {
+    // a file that cannot be written (a full disk) is given up with a word; the traffic goes on
+    const failed = (err: Error): void => {
+      io.stderr.write(`msnscope: --save ${path}: ${(err as NodeJS.ErrnoException).code ?? err.message}; the file is no longer written\n`)
+    }
     try {
       if (path.endsWith('.jsonl') || path.endsWith('.json')) {
-        const f = jsonlFileSink(path, redactor)
+        const f = jsonlFileSink(path, redactor, failed)
         sinks.push(f.sink)
         closers.push(f.close)
       } else if (path.endsWith('.pcap')) {
-        const w = new PcapWriter(path, redactor)
+        const w = new PcapWriter(path, redactor, failed)
         sinks.push(w.sink)
         closers.push(() => w.close())
       } else throw new MsnscopeError('EUSAGE', `--save ${path}: the name must end in .jsonl or .pcap`)

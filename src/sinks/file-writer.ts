@@ -1,7 +1,9 @@
 /**
  * Appends to a file in small batches, durably: lines are written (write(2)) at least every
  * `flushMs` or every `batchBytes`, so that a crash of msnscope loses at most one batch and what is
- * on disk is always whole records.
+ * on disk is always whole records. A file that cannot be written (a full disk, an I/O error) is
+ * given up: `onError` hears it once, later writes are dropped, and nothing throws into the
+ * traffic that is being saved.
  */
 import { closeSync, openSync, writeSync } from 'node:fs'
 
@@ -11,13 +13,17 @@ export class BatchedFile {
   #size = 0
   #timer: NodeJS.Timeout | undefined
   #closed = false
+  #failed = false
 
-  constructor(readonly path: string, readonly options: { flushMs?: number; batchBytes?: number; truncate?: boolean } = {}) {
+  constructor(readonly path: string, readonly options: { flushMs?: number; batchBytes?: number; truncate?: boolean; onError?: (err: Error) => void } = {}) {
     this.#fd = openSync(path, options.truncate === true ? 'w' : 'a')
   }
 
+  /** The file could not be written and is no longer. */
+  get failed(): boolean { return this.#failed }
+
   write(data: Buffer | string): void {
-    if (this.#closed) return
+    if (this.#closed || this.#failed) return
     const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
     this.#parts.push(b)
     this.#size += b.length
@@ -34,14 +40,20 @@ export class BatchedFile {
     const data = Buffer.concat(this.#parts, this.#size)
     this.#parts = []
     this.#size = 0
-    let at = 0
-    while (at < data.length) at += writeSync(this.#fd, data, at, data.length - at)
+    if (this.#failed) return
+    try {
+      let at = 0
+      while (at < data.length) at += writeSync(this.#fd, data, at, data.length - at)
+    } catch (err) {
+      this.#failed = true
+      this.options.onError?.(err as Error)
+    }
   }
 
   close(): void {
     if (this.#closed) return
     this.flush()
     this.#closed = true
-    closeSync(this.#fd)
+    try { closeSync(this.#fd) } catch { /* already reported, or nothing left to lose */ }
   }
 }

@@ -4,8 +4,8 @@ import { BatchedFile } from './file-writer.js'
 import { toJsonLine } from './json.js'
 import type { Redactor } from './redact.js'
 
-export function jsonlFileSink(path: string, redactor: Redactor | null): { sink: EventSink; close: () => void } {
-  const file = new BatchedFile(path)
+export function jsonlFileSink(path: string, redactor: Redactor | null, onError?: (err: Error) => void): { sink: EventSink; close: () => void } {
+  const file = new BatchedFile(path, onError !== undefined ? { onError } : {})
   const sink: EventSink = (ev: ScopeEvent) => {
     let out = ev
     if (redactor !== null && ev.kind === 'command') {

@@ -66,8 +66,8 @@ export class PcapWriter {
   readonly #flows = new Map<string, Flow>()
   #fallbackPort = 40000
 
-  constructor(path: string, readonly redactor: Redactor | null) {
-    this.#file = new BatchedFile(path, { truncate: true })
+  constructor(path: string, readonly redactor: Redactor | null, onError?: (err: Error) => void) {
+    this.#file = new BatchedFile(path, { truncate: true, ...(onError !== undefined ? { onError } : {}) })
     const header = Buffer.alloc(24)
     header.writeUInt32LE(0xa1b2c3d4, 0)
     header.writeUInt16LE(2, 4)

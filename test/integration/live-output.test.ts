@@ -2,12 +2,17 @@
  * The live output of `proxy`, `demo` and `serve` to standard output: a reader that stops reading
  * (a pipe nobody empties) must not make msnscope queue output without bound. Past the backlog,
  * batches are left out, the sequence numbers show the hole, and standard error says how many
- * events were left out once the output is read again.
+ * events were left out once the output is read again. A --save file that cannot be written is
+ * given up, not thrown into the traffic.
  */
 import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { PassThrough, Writable } from 'node:stream'
 import { test } from 'node:test'
 import type { CliIo } from '../../src/cli/io.js'
+import type { ScopeEvent } from '../../src/events.js'
 import { startLiveOutput } from '../../src/cli/live-output.js'
 import { msg, mimeText, scopeEvents } from '../helpers/scope-events.js'
 
@@ -78,4 +83,33 @@ test('a stdout that is read keeps every event', async () => {
   await new Promise((resolve) => setImmediate(resolve))
   assert.deepEqual(text.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { seq: number }).seq), events.map((e) => e.seq))
   assert.equal(err, '')
+})
+
+test('a --save file that cannot be written (a full disk) is given up with one line on stderr; the output goes on', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'msnscope-full-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  // writes to /dev/full fail with ENOSPC, as on a full disk
+  const full = join(dir, 'run.jsonl')
+  symlinkSync('/dev/full', full)
+  const stdout = new PassThrough()
+  let text = ''
+  stdout.on('data', (c: Buffer) => { text += c.toString() })
+  const stderr = new PassThrough()
+  let err = ''
+  stderr.on('data', (c: Buffer) => { err += c.toString() })
+  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: { NO_COLOR: '1' }, stopSignal: new AbortController().signal }
+  const out = await startLiveOutput(io, { json: true, raw: false, noTui: true, save: [full, join(dir, 'run.pcap')], redact: true, title: 'test' })
+  // enough for the JSONL file to write (64 KB batches) several times over; the pcap needs the
+  // connection's session-open
+  const first = batch(1)
+  const open: ScopeEvent = { ...first[0]!, seq: 0, kind: 'session-open' } as ScopeEvent
+  delete (open as { command?: unknown }).command
+  delete (open as { action?: unknown }).action
+  const events = [open, ...first, ...batch(513), ...batch(1025)]
+  for (const ev of events) out.sink(ev)
+  await out.close()
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(err, `msnscope: --save ${full}: ENOSPC; the file is no longer written\n`)
+  assert.equal(text.trim().split('\n').length, events.length, 'stdout got every event')
+  assert.ok(statSync(join(dir, 'run.pcap')).size > 100_000, 'the other file was written')
 })
