@@ -34,6 +34,18 @@ class StalledOutput extends Writable {
   }
 }
 
+/** CLI streams whose reader keeps up: what was written to stdout and stderr so far. */
+function readOutputs(): { io: CliIo; text: () => string; err: () => string } {
+  const stdout = new PassThrough()
+  const stderr = new PassThrough()
+  let text = ''
+  let err = ''
+  stdout.on('data', (c: Buffer) => { text += c.toString() })
+  stderr.on('data', (c: Buffer) => { err += c.toString() })
+  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: { NO_COLOR: '1' }, stopSignal: new AbortController().signal }
+  return { io, text: () => text, err: () => err }
+}
+
 /** 512 chat messages numbered from `start`: one batch, written at once. */
 const batch = (start: number) => scopeEvents(Array.from({ length: 512 }, (_, i) => ({
   conn: 'c1', role: 'SB' as const, from: 'client' as const, wire: msg(i + 1, 'N', mimeText(`message ${start + i} ${'x'.repeat(200)}`)),
@@ -69,20 +81,14 @@ test('a stdout nobody reads: output beyond the backlog is left out, counted on s
 })
 
 test('a stdout that is read keeps every event', async () => {
-  const stdout = new PassThrough()
-  let text = ''
-  stdout.on('data', (c: Buffer) => { text += c.toString() })
-  const stderr = new PassThrough()
-  let err = ''
-  stderr.on('data', (c: Buffer) => { err += c.toString() })
-  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: { NO_COLOR: '1' }, stopSignal: new AbortController().signal }
+  const { io, text, err } = readOutputs()
   const out = await startLiveOutput(io, { json: true, raw: false, noTui: true, save: [], redact: false, title: 'test', maxBacklog: 64 * 1024 })
   const events = [...batch(1), ...batch(513), ...batch(1025)]
   for (const ev of events) out.sink(ev)
   await out.close()
   await new Promise((resolve) => setImmediate(resolve))
-  assert.deepEqual(text.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { seq: number }).seq), events.map((e) => e.seq))
-  assert.equal(err, '')
+  assert.deepEqual(text().split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as { seq: number }).seq), events.map((e) => e.seq))
+  assert.equal(err(), '')
 })
 
 test('a --save file that cannot be written (a full disk) is given up with one line on stderr; the output goes on', { skip: !existsSync('/dev/full') && 'no /dev/full here' }, async (t) => {
@@ -91,13 +97,7 @@ test('a --save file that cannot be written (a full disk) is given up with one li
   // writes to /dev/full fail with ENOSPC, as on a full disk
   const full = join(dir, 'run.jsonl')
   symlinkSync('/dev/full', full)
-  const stdout = new PassThrough()
-  let text = ''
-  stdout.on('data', (c: Buffer) => { text += c.toString() })
-  const stderr = new PassThrough()
-  let err = ''
-  stderr.on('data', (c: Buffer) => { err += c.toString() })
-  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env: { NO_COLOR: '1' }, stopSignal: new AbortController().signal }
+  const { io, text, err } = readOutputs()
   const out = await startLiveOutput(io, { json: true, raw: false, noTui: true, save: [full, join(dir, 'run.pcap')], redact: true, title: 'test' })
   // enough for the JSONL file to write (64 KB batches) several times over; the pcap needs the
   // connection's session-open
@@ -109,7 +109,7 @@ test('a --save file that cannot be written (a full disk) is given up with one li
   for (const ev of events) out.sink(ev)
   await out.close()
   await new Promise((resolve) => setImmediate(resolve))
-  assert.equal(err, `msnscope: --save ${full}: ENOSPC; the file is no longer written\n`)
-  assert.equal(text.trim().split('\n').length, events.length, 'stdout got every event')
+  assert.equal(err(), `msnscope: --save ${full}: ENOSPC; the file is no longer written\n`)
+  assert.equal(text().trim().split('\n').length, events.length, 'stdout got every event')
   assert.ok(statSync(join(dir, 'run.pcap')).size > 100_000, 'the other file was written')
 })
