@@ -83,6 +83,7 @@ class DashboardApp {
   #lastCount = 0
   #scanning = false
   readonly #timers: NodeJS.Timeout[] = []
+  #spillReported = false
 
   constructor(options: DashboardOptions) {
     this.#controls = options.controls ?? {}
@@ -250,6 +251,11 @@ class DashboardApp {
   }
 
   #everySecond(): void {
+    const spill = this.#model.store.spillError
+    if (spill !== null && !this.#spillReported) {
+      this.#spillReported = true
+      this.#say(`the spill file failed (${spill}): events older than memory holds are no longer kept`, true)
+    }
     const c = this.#model.counters.events
     this.#rate = c - this.#lastCount
     this.#lastCount = c

@@ -42,8 +42,9 @@ export function statusLine(m: DashboardModel, rate: number): string {
   if (c.errors > 0) parts.push(`{red-fg}errors ${fmt(c.errors)}{/red-fg}`)
   if (m.held.size > 0) parts.push(`{yellow-fg}{bold}held ${fmt(m.held.size)}{/bold}{/yellow-fg}`)
   if (m.marked.size > 0) parts.push(`marked ${fmt(m.marked.size)}`)
-  const spilled = m.store.size - m.store.inMemory
+  const spilled = m.store.size - m.store.inMemory - m.store.lost
   if (spilled > 0) parts.push(`{gray-fg}${fmt(spilled)} on disk{/gray-fg}`)
+  if (m.store.lost > 0) parts.push(`{red-fg}${fmt(m.store.lost)} let go (spill file: ${m.store.spillError ?? '?'}){/red-fg}`)
   return ` ${parts.join(' · ')}`
 }
 

@@ -6,7 +6,9 @@
  *
  * The in-memory part is bounded by an estimate of its size (`budget` bytes) and by a count; the
  * dashboard lowers the budget when the process grows too large. The file is removed on close()
- * and, failing that, when the process exits.
+ * and, failing that, when the process exits. A spill file that cannot be written (a full disk)
+ * is given up: from then on the oldest events are let go instead (`spillError` says why), and
+ * memory stays bounded all the same.
  */
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -91,6 +93,10 @@ export class EventStore {
   /** recently read blocks: block number → lines */
   readonly #cache = new Map<number, string[]>()
   #closed = false
+  /** why the spill file could not be written (a full disk …): older events are then let go */
+  #spillError: string | null = null
+  /** events let go because the spill file failed */
+  #lost = 0
 
   constructor(options: StoreOptions) {
     this.#budget = options.budget
@@ -110,6 +116,10 @@ export class EventStore {
   /** Bytes written to the spill file. */
   get spilledBytes(): number { return this.#filePos }
   get spillPath(): string | null { return this.#dir === null ? null : join(this.#dir, 'events.jsonl') }
+  /** Set once the spill file failed: events older than memory holds are gone from then on. */
+  get spillError(): string | null { return this.#spillError }
+  /** Events let go (not spilled) since the spill file failed. */
+  get lost(): number { return this.#lost }
 
   /** Change the memory budget; lowering it spills at once. */
   setBudget(bytes: number): void {
@@ -184,18 +194,30 @@ export class EventStore {
   }
 
   #writeBlock(): void {
-    if (this.#fd === null) {
-      this.#dir = mkdtempSync(join(this.#dirOption ?? tmpdir(), 'msnscope-'))
-      registerDir(this.#dir)
-      this.#fd = openSync(join(this.#dir, 'events.jsonl'), 'w+', 0o600)
-    }
-    const data = Buffer.from(`${this.#pending.join('\n')}\n`, 'utf8')
-    let written = 0
-    while (written < data.length) written += writeSync(this.#fd, data, written, data.length - written, this.#filePos + written)
-    this.#blockOffsets.push(this.#filePos)
-    this.#blockLengths.push(data.length)
-    this.#filePos += data.length
+    const lines = this.#pending
     this.#pending = []
+    if (this.#spillError === null) {
+      try {
+        if (this.#fd === null) {
+          this.#dir = mkdtempSync(join(this.#dirOption ?? tmpdir(), 'msnscope-'))
+          registerDir(this.#dir)
+          this.#fd = openSync(join(this.#dir, 'events.jsonl'), 'w+', 0o600)
+        }
+        const data = Buffer.from(`${lines.join('\n')}\n`, 'utf8')
+        let written = 0
+        while (written < data.length) written += writeSync(this.#fd, data, written, data.length - written, this.#filePos + written)
+        this.#blockOffsets.push(this.#filePos)
+        this.#blockLengths.push(data.length)
+        this.#filePos += data.length
+        return
+      } catch (err) {
+        this.#spillError = (err as NodeJS.ErrnoException).code ?? String(err)
+      }
+    }
+    // a block that could not be written is gone: its events read as absent
+    this.#lost += lines.length
+    this.#blockOffsets.push(-1)
+    this.#blockLengths.push(0)
   }
 
   #blockLines(block: number): string[] | undefined {
@@ -208,7 +230,7 @@ export class EventStore {
     }
     const offset = this.#blockOffsets[block]
     const length = this.#blockLengths[block]
-    if (offset === undefined || length === undefined || this.#fd === null) return undefined
+    if (offset === undefined || length === undefined || offset < 0 || this.#fd === null) return undefined
     const buf = Buffer.allocUnsafe(length)
     let got = 0
     while (got < length) {

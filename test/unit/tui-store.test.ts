@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EventStore } from '../../src/tui/store.js'
@@ -84,6 +84,31 @@ test('a small budget spills the oldest events to disk and reads them back by ind
   store.close()
   assert.ok(!existsSync(path))
   assert.equal(store.append(events[0]!), -1)
+})
+
+test('a spill file that cannot be written: older events are let go, memory stays bounded, nothing throws', (t) => {
+  const parent = mkdtempSync(join(tmpdir(), 'store-test-'))
+  t.after(() => rmSync(parent, { recursive: true, force: true }))
+  // the spill directory is an existing file: creating the spill file fails (ENOTDIR)
+  const notADir = join(parent, 'file')
+  writeFileSync(notADir, 'x')
+  const store = new EventStore({ budget: 20_000, dir: notADir, blockSize: 16 })
+  const events = many(1000)
+  for (const ev of events) store.append(ev)
+  assert.equal(store.size, 1000)
+  assert.equal(store.spillError, 'ENOTDIR')
+  assert.equal(store.spillPath, null)
+  // whole blocks of 16 are let go; the block being filled is still held as text
+  assert.equal(store.lost % 16, 0)
+  assert.ok(store.lost > 900 && store.lost <= 1000 - store.inMemory, `${store.lost} let go`)
+  assert.ok(store.memoryBytes <= 20_000)
+  // what memory holds is there; what would have been spilled is gone
+  same(store.get(999)!, events[999])
+  assert.equal(store.get(0), undefined)
+  let seen = 0
+  store.forEach(0, 1000, () => { seen++ })
+  assert.ok(seen > 0 && seen < 100, `${seen} events still held`)
+  store.close()
 })
 
 test('lowering the budget spills at once; a large budget keeps everything in memory', () => {
