@@ -29,7 +29,8 @@ Options:
   --port N        decode TCP port N as MSNP whatever it holds (repeatable)
   --filter EXPR   only the events EXPR matches, in the filter language of the dashboard
                   ('~verb MSG & ~from client', '~account alice@example.com'; docs/tui.md),
-                  in the JSON lines and the summary; the dashboard starts with it as its view
+                  in the JSON lines and the summary; the dashboard opens with it as its
+                  view filter
   --no-tui        on a terminal, print the summary instead of opening the terminal UI
   --memory-cap SIZE  terminal UI memory cap (default 300MB); older events go to a temp file
   --no-progress   no progress bar on standard error

@@ -19,9 +19,6 @@ export class BatchedFile {
     this.#fd = openSync(path, options.truncate === true ? 'w' : 'a')
   }
 
-  /** The file could not be written and is no longer. */
-  get failed(): boolean { return this.#failed }
-
   write(data: Buffer | string): void {
     if (this.#closed || this.#failed) return
     const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : data
