@@ -1,4 +1,5 @@
 /** Flag parsing shared by the live verbs. */
+import { readFileSync } from 'node:fs'
 import { FilterError, parseFilter, type EventFilter } from '../filter.js'
 import { usageError } from './io.js'
 import { splitHostPort } from '../transport/hub.js'
@@ -52,3 +53,25 @@ export function filterOption(value: string | undefined): EventFilter | null {
   }
 }
 
+
+/** The process's soft limit on open files (Linux, /proc/self/limits), or null where it is unknown or unlimited. */
+function openFileLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
+    return m === null || m[1] === 'unlimited' ? null : Number(m[1])
+  } catch {
+    return null
+  }
+}
+
+/**
+ * A warning when the open-file limit is too low for `maxConnections` proxied clients (two
+ * descriptors each, plus listeners and files): past it the system turns clients away before
+ * msnscope sees them, so no event can say so. Null when the limit is enough or unknown.
+ */
+export function openFileWarning(maxConnections: number, limit = openFileLimit()): string | null {
+  const need = 2 * maxConnections + 64
+  if (limit === null || limit >= need) return null
+  return `the open-file limit (${limit}) is below what --max-connections ${maxConnections} needs (about ${need}: two per client); ` +
+    `beyond about ${Math.max(0, Math.floor((limit - 64) / 2))} clients the system would turn new ones away unseen. Raise it (ulimit -n ${need}) or lower --max-connections`
+}

@@ -6,7 +6,7 @@ import { TcpProxy } from '../transport/tcp-proxy.js'
 import { usageError, type Subcommand } from './io.js'
 import { liveControls } from './live-controls.js'
 import { startLiveOutput } from './live-output.js'
-import { duration, filterOption, hostPort, listenAddress, megabytes, positiveInt } from './options.js'
+import { duration, filterOption, hostPort, listenAddress, megabytes, openFileWarning, positiveInt } from './options.js'
 import { RULE_HELP, RULE_OPTIONS, rulesFromFlags } from './rule-flags.js'
 
 export const PROXY_HELP = `Usage: msnscope proxy [options]
@@ -91,6 +91,9 @@ export const run: Subcommand = async (argv, io) => {
   const httpListen = wantsHttp ? listenAddress('--http-listen', values['http-listen'] ?? '127.0.0.1:8080', 80) : null
   const gatewayUpstream = hostPort('--gateway-upstream', values['gateway-upstream'] ?? `${DEFAULT_GATEWAY_UPSTREAM.host}:${DEFAULT_GATEWAY_UPSTREAM.port}`, 80)
   const hub = new EventHub()
+  const maxConnections = positiveInt('--max-connections', values['max-connections'], 1000)
+  const fds = openFileWarning(maxConnections)
+  if (fds !== null) io.stderr.write(`msnscope proxy: warning: ${fds}\n`)
   const rules = await rulesFromFlags(values, { watch: true, emit: (ev) => hub.emit(ev) })
   const live = liveControls(hub, rules === null ? null : { decide: rules.engine.decide, reload: () => rules.reload() })
   const limits = { maxLine: positiveInt('--max-line', values['max-line'], 16384), maxPayload: positiveInt('--max-payload', values['max-payload'], 1048576) }
@@ -110,7 +113,7 @@ export const run: Subcommand = async (argv, io) => {
     ...(redirectedPorts !== undefined ? { redirectedPorts } : {}),
     ...(values.advertise !== undefined ? { advertise: values.advertise } : {}),
     ...(values['dial-from'] !== undefined ? { dialFrom: values['dial-from'] } : {}),
-    maxConnections: positiveInt('--max-connections', values['max-connections'], 1000),
+    maxConnections,
     idleTimeoutMs: duration('--idle-timeout', values['idle-timeout'], 15 * 60_000),
     limits, decode: !decodeLate,
     ...(redirectPorts !== undefined ? { redirectPorts } : {}),
@@ -122,7 +125,7 @@ export const run: Subcommand = async (argv, io) => {
     ...(mode === 'transparent' ? { mode: 'transparent' as const } : {}),
     ...(values.advertise !== undefined ? { advertise: values.advertise } : {}),
     ...(values['dial-from'] !== undefined ? { dialFrom: values['dial-from'] } : {}),
-    maxSessions: positiveInt('--max-connections', values['max-connections'], 1000),
+    maxSessions: maxConnections,
     ...(values['idle-timeout'] !== undefined ? { idleTimeoutMs: duration('--idle-timeout', values['idle-timeout'], 5 * 60_000) } : {}),
     limits,
   })
