@@ -5,6 +5,7 @@
  * events are taken as they are. `seq` is renumbered in load order. A line that is not an event
  * is reported and skipped; everything else still loads.
  */
+import { StringDecoder } from 'node:string_decoder'
 import { MsnpDecoder } from '../protocol/decoder.js'
 import type { CommandEvent, Role, Side } from '../protocol/events.js'
 import type { Action, EventBase, EventSink, ScopeEvent, Transport } from '../events.js'
@@ -12,6 +13,8 @@ import type { Action, EventBase, EventSink, ScopeEvent, Transport } from '../eve
 const ROLES = new Set<Role>(['DS', 'NS', 'SB', '?'])
 const BASE_KEYS = new Set(['seq', 'ts', 'kind', 'conn', 'transport', 'client', 'server', 'role', 'account', 'dialect'])
 const MAX_WARNINGS = 20
+/** Longer lines are not events msnscope wrote (a command with the largest payload allowed is a few MB): skipped. */
+const MAX_LINE = 64 * 1024 * 1024
 
 export class JsonlLoader {
   lines = 0
@@ -19,21 +22,59 @@ export class JsonlLoader {
   bad = 0
   readonly warnings: string[] = []
   #seq = 0
-  #rest = ''
+  /** text across chunks (a character may be cut between two) */
+  readonly #utf8 = new StringDecoder('utf8')
+  /** the pieces of the line not yet ended, and their length */
+  #rest: string[] = []
+  #restLength = 0
+  /** the line not yet ended is too long: skipped up to its end */
+  #skipping = false
 
-  constructor(readonly sink: EventSink) {}
+  constructor(readonly sink: EventSink, readonly maxLine = MAX_LINE) {}
 
   push(chunk: Buffer): void {
-    const text = this.#rest + chunk.toString('utf8')
-    const lines = text.split('\n')
-    this.#rest = lines.pop() ?? ''
-    for (const line of lines) this.#line(line)
+    this.#text(this.#utf8.write(chunk))
   }
 
   end(): void {
-    if (this.#rest !== '') this.#line(this.#rest)
-    this.#rest = ''
+    this.#text(this.#utf8.end())
+    if (this.#skipping) this.#tooLong()
+    else if (this.#restLength > 0) this.#line(this.#rest.join(''))
+    this.#rest = []
+    this.#restLength = 0
     if (this.bad > this.warnings.length) this.warnings.push(`${this.bad - this.warnings.length} more lines were not events`)
+  }
+
+  /** Whole lines to #line; the end of the text waits for its newline (only the new text is searched). */
+  #text(text: string): void {
+    let from = 0
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+      const piece = text.slice(from, nl)
+      from = nl + 1
+      if (this.#skipping || this.#restLength + piece.length > this.maxLine) { this.#tooLong(); continue }
+      this.#line(this.#restLength === 0 ? piece : this.#rest.join('') + piece)
+      this.#rest = []
+      this.#restLength = 0
+    }
+    if (from >= text.length || this.#skipping) return
+    const tail = text.slice(from)
+    if (this.#restLength + tail.length > this.maxLine) {
+      this.#skipping = true
+      this.#rest = []
+      this.#restLength = 0
+      return
+    }
+    this.#rest.push(tail)
+    this.#restLength += tail.length
+  }
+
+  /** A line longer than maxLine ended (or the input did): it is counted and skipped. */
+  #tooLong(): void {
+    this.lines++
+    this.#warn(`line ${this.lines}: longer than ${this.maxLine >= 1024 * 1024 ? `${Math.round(this.maxLine / (1024 * 1024))} MB` : `${this.maxLine} characters`}, skipped`)
+    this.#skipping = false
+    this.#rest = []
+    this.#restLength = 0
   }
 
   #line(line: string): void {

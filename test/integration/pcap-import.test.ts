@@ -14,6 +14,7 @@ import fc from 'fast-check'
 import { MsnscopeError } from '../../src/errors.js'
 import type { ScopeEvent } from '../../src/events.js'
 import { toJsonLine } from '../../src/sinks/json.js'
+import { JsonlLoader } from '../../src/transport/jsonl-import.js'
 import { captureEvents, importCapture, type ImportOptions, type ImportResult } from '../../src/transport/pcap-import.js'
 import { repoRoot } from '../helpers/capture-truth.js'
 import { conversation, ethernet, frames, ipv4, pcapFile, pcapngFile, tcp, TCP, type Rec } from '../helpers/pcap-build.js'
@@ -149,6 +150,25 @@ test('saved JSONL loads back into the same events', async () => {
   const damaged = await run(Buffer.from(first.slice(0, 3).join('\n') + '\n{not json\n' + first.slice(3).join('\n')))
   assert.equal(damaged.events.length, first.length)
   assert.match(damaged.result.warnings[0]!, /line 4: not JSON/)
+})
+
+test('saved JSONL read in chunks of any size: characters cut between chunks stay whole; an absurdly long line is skipped', () => {
+  const limit = { seq: 1, ts: '2024-05-01T12:00:00.000Z', kind: 'limit', conn: '-', transport: 'tcp', client: null, server: null, role: '?', limit: 'idle-timeout', detail: 'Grüße aus Köln — ☃ 👋' }
+  const text = Buffer.from(`${JSON.stringify(limit)}\n${JSON.stringify({ ...limit, detail: 'x'.repeat(5000) })}\n${JSON.stringify(limit)}\n`, 'utf8')
+  for (const size of [1, 2, 3, 5, 7, 64, 4096]) {
+    const got: ScopeEvent[] = []
+    const loader = new JsonlLoader((e) => { got.push(e) }, 1000)
+    for (let at = 0; at < text.length; at += size) loader.push(text.subarray(at, at + size))
+    loader.end()
+    assert.deepEqual(got.map((e) => (e as { detail?: string }).detail), [limit.detail, limit.detail], `chunks of ${size}`)
+    assert.deepEqual(got.map((e) => e.seq), [1, 2])
+    assert.deepEqual(loader.warnings, ['line 2: longer than 1000 characters, skipped'], `chunks of ${size}`)
+  }
+  // a long line that never ends is dropped as it comes, not kept
+  const loader = new JsonlLoader(() => {}, 1000)
+  for (let i = 0; i < 100; i++) loader.push(Buffer.alloc(4096, 0x41))
+  loader.end()
+  assert.deepEqual(loader.warnings, ['line 1: longer than 1000 characters, skipped'])
 })
 
 test('a truncated capture: everything before the damage, and a warning', async () => {
