@@ -1,6 +1,6 @@
 /** `msnscope proxy`: the live man-in-the-middle. */
 import { parseArgs } from 'node:util'
-import { EventHub } from '../transport/hub.js'
+import { endpoint, EventHub } from '../transport/hub.js'
 import { DEFAULT_GATEWAY_UPSTREAM, HttpGateway } from '../transport/http-gateway.js'
 import { TcpProxy } from '../transport/tcp-proxy.js'
 import { usageError, type Subcommand } from './io.js'
@@ -142,10 +142,10 @@ export const run: Subcommand = async (argv, io) => {
   try {
     const addr = await proxy.start()
     live.attach(proxy)
-    if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: listening on ${addr.host}:${addr.port}${mode === 'explicit' ? `, upstream ${upstream.host}:${upstream.port}` : ` (${mode})`}\n`)
+    if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: listening on ${endpoint(addr.host, addr.port)}${mode === 'explicit' ? `, upstream ${endpoint(upstream.host, upstream.port)}` : ` (${mode})`}\n`)
     if (gateway !== null) {
       const g = await gateway.start()
-      if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: HTTP gateway on ${g.host}:${g.port}, ${mode === 'transparent' ? 'transparent (not redirected: ' : ''}upstream gateway ${gatewayUpstream.host}:${gatewayUpstream.port}${mode === 'transparent' ? ')' : ''}\n`)
+      if (out.mode !== 'tui') io.stderr.write(`msnscope proxy: HTTP gateway on ${endpoint(g.host, g.port)}, ${mode === 'transparent' ? 'transparent (not redirected: ' : ''}upstream gateway ${endpoint(gatewayUpstream.host, gatewayUpstream.port)}${mode === 'transparent' ? ')' : ''}\n`)
     }
     await Promise.race([out.closed, new Promise<void>((resolve) => io.stopSignal.addEventListener('abort', () => resolve(), { once: true }))])
   } finally {

@@ -7,6 +7,7 @@ import { MsnscopeError } from '../errors.js'
 import { loadRecording } from '../replay/load.js'
 import { commandLine, planReplay, type ReplayPlan } from '../replay/plan.js'
 import { startReplayServer, type UnmatchedPolicy } from '../replay/server.js'
+import { endpoint } from '../transport/hub.js'
 import { usageError, writeOut, type Subcommand } from './io.js'
 import { startLiveOutput } from './live-output.js'
 import { duration, filterOption, listenAddress, megabytes, positiveInt } from './options.js'
@@ -93,7 +94,7 @@ export const run: Subcommand = async (argv, io) => {
   try {
     const addr = server.address
     if (out.mode !== 'tui') {
-      io.stderr.write(`msnscope serve: ${plan.connections.length} recorded connection${plan.connections.length === 1 ? '' : 's'} from ${file}, listening on ${addr.host}:${addr.port} (referrals to ${server.advertised})\n`)
+      io.stderr.write(`msnscope serve: ${plan.connections.length} recorded connection${plan.connections.length === 1 ? '' : 's'} from ${file}, listening on ${endpoint(addr.host, addr.port)} (referrals to ${server.advertised})\n`)
     }
     await Promise.race([out.closed, new Promise<void>((resolve) => {
       if (io.stopSignal.aborted) resolve()
