@@ -8,6 +8,7 @@
  * the parser looks for the next start line; bytes lost in a capture (`gap`) inside a body of
  * known length are passed on as a body gap, elsewhere they end the message and resynchronise.
  */
+import type { SliceableBuffer } from '../buffers.js'
 
 // C: POST /gateway/gateway.dll?Action=open&Server=NS&IP=messenger.hotmail.com HTTP/1.1
 // S: HTTP/1.1 200 OK
@@ -63,8 +64,6 @@ type Mode =
   | { m: 'chunk-crlf' }
   | { m: 'trailers' }
   | { m: 'close' }
-
-interface Latin1Sliceable extends Buffer { latin1Slice(start: number, end: number): string }
 
 /** s.slice(from, to).trim(), without the trim when there is nothing to trim (the usual case). */
 function trimmed(s: string, from: number, to: number): string {
@@ -269,7 +268,7 @@ export class HttpParser {
       }
       return false
     }
-    const head = this.#parseHead((buf as Latin1Sliceable).latin1Slice(0, end), end + sep)
+    const head = this.#parseHead((buf as SliceableBuffer).latin1Slice(0, end), end + sep)
     if (head === null) {
       out.push({ type: 'skip', bytes: end + sep, reason: 'unreadable start line' })
       this.#buf = buf.subarray(end + sep)

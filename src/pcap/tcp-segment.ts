@@ -3,6 +3,7 @@
  * segment inside an IP packet, and the key of its direction for flow lookup.
  */
 import type { IpView } from './ip.js'
+import type { SliceableBuffer } from '../buffers.js'
 
 export const FIN = 0x01
 export const SYN = 0x02
@@ -26,9 +27,6 @@ export interface TcpSegment {
 
 const NO_PAYLOAD: Buffer = Buffer.alloc(0)
 
-/** Node's latin1 decoder without toString's argument handling (every segment makes a key). */
-interface Latin1Sliceable extends Buffer { latin1Slice(start: number, end: number): string }
-
 export const newTcpSegment = (ip: IpView): TcpSegment => ({ key: '', ip, sport: 0, dport: 0, seq: 0, ack: 0, flags: 0, payload: Buffer.alloc(0), lost: 0 })
 
 /** Fill `out` from the TCP header of `ip` (out.ip must be `ip`). False when it is not usable. */
@@ -47,7 +45,7 @@ export function parseTcp(ip: IpView, out: TcpSegment): boolean {
   out.lost = ip.lost
   // addresses and ports; one string when the TCP header follows them directly (no IP options)
   const addrEnd = ip.srcOff + 2 * ip.addrLen
-  const k = b as Latin1Sliceable
+  const k = b as SliceableBuffer
   out.key = addrEnd === off ? k.latin1Slice(ip.srcOff, off + 4) : k.latin1Slice(ip.srcOff, addrEnd) + k.latin1Slice(off, off + 4)
   return true
 }

@@ -12,6 +12,7 @@ import type { CommandEvent, Fields, MalformedCode, MalformedEvent, MsnpEvent, Si
 import { hasTrId, isErrorVerb, KNOWN_VERBS, lengthIndexOf, payloadLengthIndex, trIdOf } from './verbs.js'
 import { decodeFields } from './fields.js'
 import { decodePayload } from './payload.js'
+import type { SliceableBuffer } from '../buffers.js'
 
 export interface Limits {
   /** longest command line accepted, CRLF included */
@@ -42,8 +43,6 @@ export interface DecoderOptions {
   midStream?: boolean
 }
 
-/** Node's own slice decoders, without Buffer#toString's argument handling. */
-interface SliceableBuffer extends Buffer { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string }
 const LF = 0x0a
 const CR = 0x0d
 const EMPTY: Buffer = Buffer.alloc(0)

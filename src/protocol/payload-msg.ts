@@ -15,6 +15,7 @@ import { parseMsnObject } from './msnobject.js'
 import { decodeEncodedWords, decodeImFormat, type ImFormat } from './payload-format.js'
 import { decodeP2P } from './p2p.js'
 import { child, childrenNamed, findFirst, parseXml, textContent, type XmlElement } from './xml.js'
+import type { SliceableBuffer } from '../buffers.js'
 
 /** A header block inside a body (invitations, datacasts, mail notifications). */
 function bodyBlock(buf: Buffer, start: number): HeaderBlock {
@@ -209,8 +210,6 @@ function setOf(buf: Buffer, l: number): number {
   return (h ^ (h >>> 15)) & (SETS - 1)
 }
 
-interface Latin1Sliceable extends Buffer { latin1Slice(start: number, end: number): string }
-
 /** How much of a payload to look at for its header block before looking at all of it. */
 const HEAD_WINDOW = 256
 
@@ -218,9 +217,9 @@ const HEAD_WINDOW = 256
 function readHead(buf: Buffer): Head {
   const n = buf.length
   // Node's latin1 slice directly: toString's argument handling shows in profiles
-  let s = (buf as Latin1Sliceable).latin1Slice(0, n > HEAD_WINDOW ? HEAD_WINDOW : n)
+  let s = (buf as SliceableBuffer).latin1Slice(0, n > HEAD_WINDOW ? HEAD_WINDOW : n)
   let at = s.indexOf('\r\n\r\n')
-  if (at < 0 && n > HEAD_WINDOW) { s = (buf as Latin1Sliceable).latin1Slice(0, n); at = s.indexOf('\r\n\r\n') }
+  if (at < 0 && n > HEAD_WINDOW) { s = (buf as SliceableBuffer).latin1Slice(0, n); at = s.indexOf('\r\n\r\n') }
   if (at < 0) return makeHead(readHeaders(buf))
   const len = at + 4
   const set = setOf(buf, len)

@@ -7,12 +7,11 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { MsnpDecoder } from '../protocol/decoder.js'
 import { commandRest, headStart } from './json.js'
 import { ITEM_COMMAND, ITEM_FORGET_HEADS, ITEM_HEAD, type JsonWorkerData, type JsonWorkerMessage } from './json-thread.js'
+import type { SliceableBuffer } from '../buffers.js'
 
 const port = parentPort!
 const { raw, limits } = workerData as JsonWorkerData
 const decoders = { client: new MsnpDecoder('client', { limits }), server: new MsnpDecoder('server', { limits }) }
-
-interface Utf8Sliceable extends Buffer { utf8Slice(start: number, end: number): string }
 
 /** the rest of each connection's head, by number (ITEM_HEAD) */
 const heads = new Map<number, string>()
@@ -43,7 +42,7 @@ function render(b: Buffer, end: number): void {
       const rest = heads.get(b.readUInt32LE(at + 14))
       if (rest === undefined) throw new Error('a command came before the head of its connection')
       const tsLen = b.readUInt32LE(at + 18)
-      const head = headStart(seq, (b as Utf8Sliceable).utf8Slice(at + 22, at + 22 + tsLen)) + rest
+      const head = headStart(seq, (b as SliceableBuffer).utf8Slice(at + 22, at + 22 + tsLen)) + rest
       at += 22 + tsLen
       const rawLen = b.readUInt32LE(at)
       const bytes = b.subarray(at + 4, at + 4 + rawLen)
@@ -62,7 +61,7 @@ function render(b: Buffer, end: number): void {
       put(head + commandRest({ command: ev, action: 'pass' }, raw))
     } else if (b[at] === ITEM_HEAD) {
       const n = b.readUInt32LE(at + 5)
-      heads.set(b.readUInt32LE(at + 1), (b as Utf8Sliceable).utf8Slice(at + 9, at + 9 + n))
+      heads.set(b.readUInt32LE(at + 1), (b as SliceableBuffer).utf8Slice(at + 9, at + 9 + n))
       at += 9 + n
     } else if (b[at] === ITEM_FORGET_HEADS) {
       heads.clear()
